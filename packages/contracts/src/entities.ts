@@ -1,0 +1,253 @@
+import { z } from "zod";
+
+/**
+ * Entities are defined once, here. The server's tables (packages/db), the client's SQLite
+ * tables (packages/sync-client), the wire validation and the OpenAPI schemas are all derived
+ * from these definitions: adding an entity or a field is one edit here plus one generated migration.
+ */
+
+export const FieldKind = {
+  Text: "text",
+  Integer: "integer",
+  Number: "number",
+  Boolean: "boolean",
+  /** Calendar date, `YYYY-MM-DD`. */
+  Date: "date",
+  /** Instant, ISO-8601 with offset. */
+  DateTime: "datetime",
+  /** List of short strings. */
+  TextList: "text[]",
+  /** Reference to another entity's id. */
+  Ref: "ref",
+} as const;
+export type FieldKind = (typeof FieldKind)[keyof typeof FieldKind];
+
+export interface FieldDefinition {
+  readonly kind: FieldKind;
+  readonly required?: boolean;
+  /** For `text`: the longest accepted value. */
+  readonly maxLength?: number;
+  /** For `text`: the only accepted values. */
+  readonly values?: readonly string[];
+  /** For `integer` / `number`: inclusive bounds. */
+  readonly min?: number;
+  readonly max?: number;
+  /** For `ref`: the entity type whose id this field holds. */
+  readonly references?: string;
+  /** For `text`: a format check. */
+  readonly format?: "email";
+}
+
+export const ResolutionPolicy = {
+  ServerWins: "server_wins",
+  ClientWins: "client_wins",
+  LastWriteWins: "last_write_wins",
+  Merge: "merge",
+} as const;
+export type ResolutionPolicy = (typeof ResolutionPolicy)[keyof typeof ResolutionPolicy];
+
+export interface EntityDefinition {
+  /** Table name on the server and on the client. */
+  readonly table: string;
+  readonly fields: Readonly<Record<string, FieldDefinition>>;
+  /** What `suggested_resolution` a conflict on this entity carries. */
+  readonly conflictPolicy: ResolutionPolicy;
+}
+
+const text = (maxLength: number, extra: Partial<FieldDefinition> = {}): FieldDefinition => ({
+  kind: FieldKind.Text,
+  maxLength,
+  ...extra,
+});
+
+export const entityDefinitions = {
+  volunteer: {
+    table: "volunteers",
+    conflictPolicy: ResolutionPolicy.Merge,
+    fields: {
+      name: text(200, { required: true }),
+      email: text(320, { format: "email" }),
+      phone: text(50),
+      skills: { kind: FieldKind.TextList },
+      status: text(20, { values: ["active", "inactive", "pending"] }),
+      notes: text(10_000),
+    },
+  },
+  project: {
+    table: "projects",
+    conflictPolicy: ResolutionPolicy.Merge,
+    fields: {
+      name: text(200, { required: true }),
+      description: text(10_000),
+      status: text(20, { values: ["planned", "active", "completed", "cancelled"] }),
+      start_date: { kind: FieldKind.Date },
+      end_date: { kind: FieldKind.Date },
+      location: text(500),
+    },
+  },
+  task: {
+    table: "tasks",
+    conflictPolicy: ResolutionPolicy.Merge,
+    fields: {
+      title: text(300, { required: true }),
+      project_id: { kind: FieldKind.Ref, references: "project", required: true },
+      description: text(10_000),
+      status: text(20, { values: ["todo", "in_progress", "done", "cancelled"] }),
+      priority: text(20, { values: ["low", "medium", "high", "urgent"] }),
+      assignee_volunteer_id: { kind: FieldKind.Ref, references: "volunteer" },
+      due_date: { kind: FieldKind.Date },
+    },
+  },
+  time_entry: {
+    table: "time_entries",
+    conflictPolicy: ResolutionPolicy.ServerWins,
+    fields: {
+      volunteer_id: { kind: FieldKind.Ref, references: "volunteer", required: true },
+      date: { kind: FieldKind.Date, required: true },
+      hours: { kind: FieldKind.Number, required: true, min: 0, max: 24 },
+      project_id: { kind: FieldKind.Ref, references: "project" },
+      task_id: { kind: FieldKind.Ref, references: "task" },
+      notes: text(10_000),
+    },
+  },
+} as const satisfies Record<string, EntityDefinition>;
+
+export type EntityType = keyof typeof entityDefinitions;
+export const entityTypes = Object.keys(entityDefinitions) as EntityType[];
+export const EntityTypeSchema = z.enum(entityTypes as [EntityType, ...EntityType[]]);
+
+export function isEntityType(value: string): value is EntityType {
+  return Object.hasOwn(entityDefinitions, value);
+}
+
+/**
+ * Fields every row carries besides its own; the server owns them, so a client may send
+ * them but they are ignored when applied.
+ */
+export const systemFields = [
+  "id",
+  "version",
+  "created_at",
+  "updated_at",
+  "deleted_at",
+  "modified_by_device_id",
+  "org_id",
+  "organization_id",
+] as const;
+export type SystemField = (typeof systemFields)[number];
+const systemFieldSet: ReadonlySet<string> = new Set(systemFields);
+export const isSystemField = (name: string): boolean => systemFieldSet.has(name);
+
+const ISO_DATE = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/;
+
+function fieldSchema(def: FieldDefinition): z.ZodType {
+  switch (def.kind) {
+    case FieldKind.Text: {
+      if (def.values) return z.enum(def.values as [string, ...string[]]);
+      let s = z.string();
+      if (def.maxLength !== undefined) s = s.max(def.maxLength);
+      if (def.format === "email") return z.email().max(def.maxLength ?? 320);
+      return s;
+    }
+    case FieldKind.Integer: {
+      let n = z.number().int();
+      if (def.min !== undefined) n = n.min(def.min);
+      if (def.max !== undefined) n = n.max(def.max);
+      return n;
+    }
+    case FieldKind.Number: {
+      let n = z.number();
+      if (def.min !== undefined) n = n.min(def.min);
+      if (def.max !== undefined) n = n.max(def.max);
+      return n;
+    }
+    case FieldKind.Boolean:
+      return z.boolean();
+    case FieldKind.Date:
+      return z.string().regex(ISO_DATE, "expected a date as YYYY-MM-DD");
+    case FieldKind.DateTime:
+      return z.iso.datetime({ offset: true });
+    case FieldKind.TextList:
+      return z.array(z.string().max(200)).max(100);
+    case FieldKind.Ref:
+      return z.string().min(1).max(128);
+  }
+}
+
+/** The value of one field as stored: required fields may not be null, optional ones may. */
+function storedFieldSchema(def: FieldDefinition): z.ZodType {
+  const base = fieldSchema(def);
+  return def.required ? base : base.nullable();
+}
+
+type Shape = Record<string, z.ZodType>;
+
+function buildSchemas(type: EntityType) {
+  const def: EntityDefinition = entityDefinitions[type];
+  const full: Shape = {};
+  const patch: Shape = {};
+  for (const [name, field] of Object.entries(def.fields)) {
+    const stored = storedFieldSchema(field);
+    full[name] = field.required ? stored : stored.optional();
+    patch[name] = stored.optional();
+  }
+  return {
+    /** A whole row's own fields (CREATE, `manual` resolution): required fields present, no unknown fields. */
+    full: z.strictObject(full),
+    /** An UPDATE's data: any subset of the fields, no unknown fields. */
+    patch: z.strictObject(patch),
+  };
+}
+
+const schemaCache = new Map<EntityType, ReturnType<typeof buildSchemas>>();
+
+export function entitySchemas(type: EntityType): ReturnType<typeof buildSchemas> {
+  let schemas = schemaCache.get(type);
+  if (!schemas) {
+    schemas = buildSchemas(type);
+    schemaCache.set(type, schemas);
+  }
+  return schemas;
+}
+
+/** Drops the system fields a client may echo back; they are the server's to set. */
+export function withoutSystemFields(data: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const own: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(data)) {
+    if (!isSystemField(key)) own[key] = value;
+  }
+  return own;
+}
+
+export interface EntityValidationIssue {
+  /** Path within `data`, e.g. `["hours"]`. */
+  loc: (string | number)[];
+  msg: string;
+  type: string;
+}
+
+export type EntityValidation =
+  | { ok: true; data: Record<string, unknown> }
+  | { ok: false; issues: EntityValidationIssue[] };
+
+/**
+ * Validates a change's `data` against its entity: `full` for a whole row, `patch` for an UPDATE.
+ * System fields are dropped first; an unknown field or a wrong type is an issue naming the field.
+ */
+export function validateEntityData(
+  type: EntityType,
+  data: Readonly<Record<string, unknown>>,
+  mode: "full" | "patch",
+): EntityValidation {
+  const parsed = entitySchemas(type)[mode].safeParse(withoutSystemFields(data));
+  if (parsed.success) return { ok: true, data: parsed.data as Record<string, unknown> };
+  return {
+    ok: false,
+    issues: parsed.error.issues.flatMap((issue): EntityValidationIssue[] => {
+      if (issue.code === "unrecognized_keys") {
+        return issue.keys.map((key) => ({ loc: [key], msg: `Unknown field '${key}'`, type: "unknown_field" }));
+      }
+      return [{ loc: issue.path.map((p) => (typeof p === "symbol" ? String(p) : p)), msg: issue.message, type: issue.code }];
+    }),
+  };
+}
