@@ -1,5 +1,5 @@
 import { fileURLToPath } from "node:url";
-import { defineConfig, type ViteUserConfig } from "vitest/config";
+import { defineConfig } from "vitest/config";
 
 // Two projects per package: `unit` runs everywhere (PGlite, in-process stores);
 // `pg` runs the *.pg.test.ts suites, only when a real PostgreSQL/Redis is configured,
@@ -7,25 +7,30 @@ import { defineConfig, type ViteUserConfig } from "vitest/config";
 const realServices = Boolean(process.env.DATABASE_URL || process.env.REDIS_URL);
 const pgSetup = fileURLToPath(new URL("./pg-setup.ts", import.meta.url));
 
-export function repensarVitest(overrides: { unitSetupFiles?: string[]; fileParallelism?: boolean } = {}): ViteUserConfig {
+/**
+ * @param {{ unitSetupFiles?: string[]; fileParallelism?: boolean; include?: string[] }} [overrides]
+ * @returns {import("vitest/config").ViteUserConfig}
+ */
+export function repensarVitest(overrides = {}) {
   const shared = {
     testTimeout: 30_000,
     hookTimeout: 60_000,
-    // Two cores: keep worker count low so PGlite instances do not starve each other.
+    // Two cores: keep the worker count low so PGlite instances do not starve each other.
     maxWorkers: 2,
     fileParallelism: overrides.fileParallelism ?? true,
   };
+  const roots = overrides.include ?? ["src", "test"];
   return defineConfig({
     test: {
-      passWithNoTests: false,
       projects: [
         {
           test: {
             ...shared,
             name: "unit",
-            include: ["src/**/*.test.ts", "test/**/*.test.ts"],
+            include: roots.map((r) => `${r}/**/*.test.{ts,tsx}`),
             exclude: ["**/*.pg.test.ts", "**/node_modules/**"],
             setupFiles: overrides.unitSetupFiles ?? [],
+            // The unit project never touches a real server, whatever the shell has set.
             env: { DATABASE_URL: "", REDIS_URL: "" },
           },
         },
@@ -35,7 +40,7 @@ export function repensarVitest(overrides: { unitSetupFiles?: string[]; fileParal
                 test: {
                   ...shared,
                   name: "pg",
-                  include: ["src/**/*.pg.test.ts", "test/**/*.pg.test.ts"],
+                  include: roots.map((r) => `${r}/**/*.pg.test.ts`),
                   setupFiles: [pgSetup],
                 },
               },

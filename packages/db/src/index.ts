@@ -1,0 +1,3 @@
+export { createDatabase, migrate, rowsOf } from "./client";
+export type { Database, DatabaseHandle, DatabaseOptions, DriverName, Executor, Schema } from "./client";
+export * as schema from "./schema";
