@@ -214,7 +214,9 @@ export function entitySchemas(type: EntityType): ReturnType<typeof buildSchemas>
 export function withoutSystemFields(data: Readonly<Record<string, unknown>>): Record<string, unknown> {
   const own: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(data)) {
-    if (!isSystemField(key)) own[key] = value;
+    // defineProperty, not assignment: `own["__proto__"] = value` would set the prototype, hiding the
+    // key from the unknown-field check while its contents were read as the entity's fields.
+    if (!isSystemField(key)) Object.defineProperty(own, key, { value, enumerable: true, writable: true, configurable: true });
   }
   return own;
 }
