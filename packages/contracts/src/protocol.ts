@@ -1,0 +1,44 @@
+import { AppError } from "./errors";
+
+/**
+ * The sync protocol's version. Clients send theirs in `X-Repensar-Protocol`; a client that sends
+ * none is a client written against the source document and is served as version 1.
+ *
+ * History:
+ * - 1: the source document's API (paths and field names), plus, as optional fields: opaque signed
+ *      `sync_token`s (ISO-8601 `since` still accepted), per-change `change_id` idempotency,
+ *      `results` and `atomic` on push, `create_exists` / `update_on_deleted` / `delete_on_modified`
+ *      conflict types, `code` on every error body, and the `/auth/*` endpoints.
+ */
+export const PROTOCOL_VERSION = 1;
+
+/** The oldest version the server still speaks. It only ever goes up. */
+export const MIN_SUPPORTED_PROTOCOL_VERSION = 1;
+
+/** What a client that sends no header speaks: the source document's API. */
+const SOURCE_PROTOCOL_VERSION = 1;
+
+/** The request header carrying the client's protocol version; the server answers with its own. */
+export const PROTOCOL_HEADER = "X-Repensar-Protocol";
+
+export function isSupportedProtocolVersion(version: number): boolean {
+  return Number.isInteger(version) && version >= MIN_SUPPORTED_PROTOCOL_VERSION && version <= PROTOCOL_VERSION;
+}
+
+/**
+ * The version a request speaks, from its `X-Repensar-Protocol` header (absent: the source's clients,
+ * version 1). Throws `UNSUPPORTED_PROTOCOL_VERSION` for a version outside the supported range or a
+ * value that is not a whole number.
+ */
+export function protocolVersionOf(header: string | null | undefined): number {
+  const sent = header?.trim() ?? "";
+  const text = sent === "" ? String(SOURCE_PROTOCOL_VERSION) : sent;
+  const version = /^\d{1,6}$/.test(text) ? Number(text) : Number.NaN;
+  if (!isSupportedProtocolVersion(version)) {
+    throw new AppError(
+      "UNSUPPORTED_PROTOCOL_VERSION",
+      `Protocol version '${text}' is not supported; this server speaks ${MIN_SUPPORTED_PROTOCOL_VERSION} to ${PROTOCOL_VERSION}`,
+    );
+  }
+  return version;
+}
