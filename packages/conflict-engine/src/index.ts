@@ -1,0 +1,11 @@
+export { decide, applyPatch, Operation } from "./decide";
+export type { IncomingChange, ServerRow, Decision, DecideOptions } from "./decide";
+export { ConflictType, ResolutionKind } from "./conflict";
+export type { ConflictCase, Resolution } from "./conflict";
+export { mergeFields, mergePatch } from "./merge";
+export type { FieldMerge } from "./merge";
+export { resolveConflict, mergeForConflict } from "./resolve";
+export type { ResolveOptions } from "./resolve";
+export { suggestResolution, conflictPolicyOf } from "./policy";
+export { sameValue, sameFields } from "./equality";
+export { compareInstants } from "./instant";
