@@ -1,5 +1,5 @@
 import { ConflictType } from "./conflict";
-import { sameFields, sameValue } from "./equality";
+import { sameFields, sameValue, setField } from "./equality";
 
 export const Operation = { Create: "CREATE", Update: "UPDATE", Delete: "DELETE" } as const;
 export type Operation = (typeof Operation)[keyof typeof Operation];
@@ -108,6 +108,6 @@ export function applyPatch(
   patch: Readonly<Record<string, unknown>>,
 ): Record<string, unknown> {
   const result: Record<string, unknown> = { ...row };
-  for (const [key, value] of Object.entries(patch)) if (value !== undefined) result[key] = value;
+  for (const [key, value] of Object.entries(patch)) if (value !== undefined) setField(result, key, value);
   return result;
 }

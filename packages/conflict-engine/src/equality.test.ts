@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { applyPatch } from "./decide";
 import { sameFields, sameValue } from "./equality";
+import { mergeFields } from "./merge";
 
 describe("sameValue", () => {
   it("compares lists and objects by content", () => {
@@ -30,5 +32,18 @@ describe("sameFields", () => {
   it("ignores optional fields left out on one side and null on the other", () => {
     expect(sameFields({ name: "Ana" }, { name: "Ana", notes: null })).toBe(true);
     expect(sameFields({ name: "Ana" }, { name: "Ana", notes: "x" })).toBe(false);
+  });
+});
+
+describe("a __proto__ key in row data", () => {
+  it("stays an ordinary field through a patch and a merge", () => {
+    const patch = JSON.parse('{"__proto__": {"name": "Mallory"}}') as Record<string, unknown>;
+    const patched = applyPatch({ phone: "1" }, patch);
+    expect(Object.getPrototypeOf(patched)).toBe(Object.prototype);
+    expect(Object.keys(patched)).toEqual(["phone", "__proto__"]);
+    expect(patched.name).toBeUndefined();
+    const { merged } = mergeFields({}, patch, { phone: "1" });
+    expect(Object.getPrototypeOf(merged)).toBe(Object.prototype);
+    expect(Object.keys(merged)).toEqual(["phone", "__proto__"]);
   });
 });

@@ -37,6 +37,14 @@ export function fieldNames(...rows: readonly Readonly<Record<string, unknown>>[]
   return [...names];
 }
 
+/**
+ * Sets a field as an own property. Plain assignment would treat a `__proto__` key (which
+ * `JSON.parse` yields as an ordinary own key) as the object's prototype instead of a field.
+ */
+export function setField(row: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(row, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }

@@ -1,4 +1,4 @@
-import { fieldNames, sameValue } from "./equality";
+import { fieldNames, sameValue, setField } from "./equality";
 
 export interface FieldMerge {
   /** The merged row. A conflicting field keeps the server's value. */
@@ -28,7 +28,7 @@ export function mergeFields(
     const bothDiffer = clientChanged && serverChanged && !sameValue(client[key], server[key]);
     if (bothDiffer) conflictingFields.push(key);
     const value = clientChanged && !serverChanged ? client[key] : server[key];
-    if (value !== undefined) merged[key] = value;
+    if (value !== undefined) setField(merged, key, value);
   }
   return { merged, conflictingFields };
 }
@@ -47,7 +47,7 @@ export function mergePatch(
   server: Readonly<Record<string, unknown>>,
 ): FieldMerge {
   const merged: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(server)) if (value !== undefined) merged[key] = value;
+  for (const [key, value] of Object.entries(server)) if (value !== undefined) setField(merged, key, value);
   const conflictingFields = Object.entries(patch)
     .filter(([key, value]) => value !== undefined && !sameValue(value, server[key]))
     .map(([key]) => key);
