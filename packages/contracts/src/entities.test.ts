@@ -1,0 +1,91 @@
+import { describe, expect, it } from "vitest";
+import { entitySchemas, entityTypes, isEntityType, systemFields, validateEntityData, withoutSystemFields } from "./entities";
+
+describe("validateEntityData", () => {
+  it("accepts a whole row with its required fields", () => {
+    const result = validateEntityData("time_entry", { volunteer_id: "v1", date: "2025-10-27", hours: 7.5 }, "full");
+    expect(result).toEqual({ ok: true, data: { volunteer_id: "v1", date: "2025-10-27", hours: 7.5 } });
+  });
+
+  it("names an unknown field in loc instead of dropping it", () => {
+    const result = validateEntityData("volunteer", { name: "Ada", favourite_colour: "teal" }, "full");
+    expect(result).toEqual({
+      ok: false,
+      issues: [{ loc: ["favourite_colour"], msg: "Unknown field 'favourite_colour'", type: "unknown_field" }],
+    });
+  });
+
+  it("names a field of the wrong type", () => {
+    const result = validateEntityData("time_entry", { volunteer_id: "v1", date: "2025-10-27", hours: "eight" }, "full");
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.issues.map((i) => i.loc)).toEqual([["hours"]]);
+  });
+
+  it("checks bounds, enums and dates", () => {
+    const bad = validateEntityData("time_entry", { volunteer_id: "v1", date: "2025-13-01", hours: 25 }, "full");
+    expect(bad.ok).toBe(false);
+    if (!bad.ok) expect(bad.issues.map((i) => i.loc).sort()).toEqual([["date"], ["hours"]]);
+    const status = validateEntityData("task", { status: "maybe" }, "patch");
+    expect(status.ok).toBe(false);
+  });
+
+  it("wants required fields in a whole row but not in a patch", () => {
+    const full = validateEntityData("task", { description: "x" }, "full");
+    expect(full.ok).toBe(false);
+    if (!full.ok) expect(full.issues.map((i) => i.loc).sort()).toEqual([["project_id"], ["title"]]);
+    expect(validateEntityData("task", { description: "x" }, "patch")).toEqual({ ok: true, data: { description: "x" } });
+  });
+
+  it("lets optional fields be cleared with null, but not required ones", () => {
+    expect(validateEntityData("volunteer", { phone: null }, "patch").ok).toBe(true);
+    expect(validateEntityData("volunteer", { name: null }, "patch").ok).toBe(false);
+  });
+
+  it("ignores the system fields a client echoes back", () => {
+    const result = validateEntityData(
+      "volunteer",
+      { id: 123, name: "John Smith", email: "john.smith@example.com", version: 5, updated_at: "whenever", organization_id: "other-org" },
+      "patch",
+    );
+    expect(result).toEqual({ ok: true, data: { name: "John Smith", email: "john.smith@example.com" } });
+  });
+
+  it("accepts the source's pulled volunteer once system fields are set aside", () => {
+    const data = { id: 456, name: "Jane Doe", email: "jane@example.com", updated_at: "2025-10-27T11:30:00Z" };
+    expect(validateEntityData("volunteer", data, "full").ok).toBe(true);
+  });
+
+  it("reports a __proto__ key as an unknown field and reads nothing through it", () => {
+    const data = JSON.parse('{"__proto__": {"name": "Evil", "notes": "smuggled"}}') as Record<string, unknown>;
+    for (const mode of ["full", "patch"] as const) {
+      const result = validateEntityData("volunteer", data, mode);
+      expect(result.ok, mode).toBe(false);
+      if (!result.ok) expect(result.issues).toContainEqual({ loc: ["__proto__"], msg: "Unknown field '__proto__'", type: "unknown_field" });
+    }
+    expect(({} as Record<string, unknown>)["notes"]).toBeUndefined();
+  });
+
+  it("does not let withoutSystemFields change the copy's prototype", () => {
+    const data = JSON.parse('{"__proto__": {"name": "Evil"}, "id": 1}') as Record<string, unknown>;
+    const own = withoutSystemFields(data);
+    expect(Object.getPrototypeOf(own)).toBe(Object.prototype);
+    expect(Object.keys(own)).toEqual(["__proto__"]);
+    expect(own["name"]).toBeUndefined();
+  });
+});
+
+describe("entity definitions", () => {
+  it("defines the entities the API syncs", () => {
+    expect([...entityTypes].sort()).toEqual(["project", "task", "time_entry", "volunteer"]);
+    expect(isEntityType("volunteer")).toBe(true);
+    expect(isEntityType("toString")).toBe(false);
+    expect(isEntityType("__proto__")).toBe(false);
+  });
+
+  it("never lets an entity define a field named like a system field", () => {
+    for (const type of entityTypes) {
+      const fields = Object.keys(entitySchemas(type).full.shape);
+      for (const field of systemFields) expect(fields, type).not.toContain(field);
+    }
+  });
+});
