@@ -1,0 +1,68 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTestServer, type TestServer } from "./testing/harness";
+
+describe("the HTTP surface", () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer();
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+
+  it("answers /healthz", async () => {
+    const res = await server.fetch("/healthz");
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ status: "ok" });
+  });
+
+  it("answers /readyz with the database checked", async () => {
+    const res = await server.fetch("/readyz");
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ status: "ok", checks: { database: "ok" } });
+  });
+
+  it("answers an unknown path 404 in the error shape", async () => {
+    const res = await server.fetch("/nope");
+    expect(res.status).toBe(404);
+    expect(await res.json()).toEqual({ code: "NOT_FOUND", detail: "No route for GET /nope." });
+  });
+
+  it("answers a known path with the wrong method 405", async () => {
+    const res = await server.fetch("/healthz", { method: "POST" });
+    expect(res.status).toBe(405);
+    expect(((await res.json()) as { code: string }).code).toBe("METHOD_NOT_ALLOWED");
+  });
+
+  it("serves the OpenAPI document, gzipped when the client accepts it", async () => {
+    const res = await server.fetch("/openapi.json", { headers: { "accept-encoding": "gzip" } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-encoding")).toBe("gzip");
+    const doc = (await res.json()) as { openapi: string; paths: Record<string, unknown> };
+    expect(doc.openapi).toMatch(/^3\.1/);
+    expect(Object.keys(doc.paths)).toContain("/sync/pull");
+  });
+
+  it("serves a readable docs page", async () => {
+    const res = await server.fetch("/docs");
+    expect(res.headers.get("content-type")).toMatch(/text\/html/);
+    expect(await res.text()).toContain("/openapi.json");
+  });
+});
+
+describe("readiness with a store that is down", () => {
+  it("is 503 and names what is down", async () => {
+    const { createMemoryStore } = await import("./kv/memory");
+    const broken = { ...createMemoryStore(), kind: "redis" as const, ping: () => Promise.reject(new Error("down")) };
+    const server = await startTestServer({}, { kv: broken });
+    try {
+      const res = await server.fetch("/readyz");
+      expect(res.status).toBe(503);
+      const body = (await res.json()) as { checks: Record<string, string>; detail: string };
+      expect(body.checks).toEqual({ database: "ok", redis: "down" });
+      expect(body.detail).toMatch(/redis is not reachable/);
+    } finally {
+      await server.close();
+    }
+  });
+});

@@ -1,0 +1,79 @@
+import { join } from "node:path";
+import { AppError, openApiDocument } from "@repensar/contracts";
+import { createDatabase, type DatabaseHandle } from "@repensar/db";
+import { registerAuthRoutes } from "./auth/routes";
+import type { Config } from "./config";
+import type { ServerContext } from "./context";
+import { registerHealthRoutes } from "./health";
+import { compressIfAccepted } from "./http/compress";
+import { errorResponse, json } from "./http/respond";
+import { Router, type RequestInfo } from "./http/router";
+import { loadSigningKeys, type SigningKeys } from "./keys";
+import { createMemoryStore } from "./kv/memory";
+import { createRedisStore } from "./kv/redis";
+import type { KeyValueStore } from "./kv/store";
+import { createLogger, type Logger } from "./log";
+import { docsPage } from "./openapi-docs";
+import { registerSyncRoutes } from "./sync/routes";
+
+export interface App {
+  context: ServerContext;
+  /** The whole REST surface as a fetch handler: /auth, /sync, /.well-known, /openapi.json, /docs, /healthz, /readyz. */
+  handle(request: Request, info?: RequestInfo): Promise<Response>;
+  close(): Promise<void>;
+}
+
+export interface AppOptions {
+  log?: Logger;
+  database?: DatabaseHandle;
+  kv?: KeyValueStore;
+  keys?: SigningKeys;
+  now?: () => Date;
+}
+
+export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
+  const log = options.log ?? createLogger();
+  const inMemory = config.dataDir.endsWith("memory");
+  const database =
+    options.database ??
+    (await createDatabase({
+      url: config.databaseUrl,
+      dataDir: inMemory ? "memory://" : join(config.dataDir, "pglite"),
+      poolSize: config.databasePoolSize,
+    }));
+  const kv = options.kv ?? (config.redisUrl ? createRedisStore(config.redisUrl, config.redisKeyPrefix) : createMemoryStore());
+  const keys = options.keys ?? (await loadSigningKeys(config));
+  const context: ServerContext = { config, database, kv, keys, log, now: options.now ?? (() => new Date()) };
+
+  const router = new Router();
+  registerHealthRoutes(router, context);
+  registerAuthRoutes(router, context);
+  registerSyncRoutes(router, context);
+  const openapi = JSON.stringify(openApiDocument());
+  router.on("GET", "/openapi.json", async () => new Response(openapi, { headers: { "content-type": "application/json" } }));
+  router.on("GET", "/docs", async () => new Response(docsPage(), { headers: { "content-type": "text/html; charset=utf-8" } }));
+
+  const handle = async (request: Request, info: RequestInfo = {}): Promise<Response> => {
+    let response: Response;
+    try {
+      const url = new URL(request.url);
+      const route = router.match(request.method, url.pathname);
+      if (!route) throw new AppError("NOT_FOUND", `No route for ${request.method} ${url.pathname}.`);
+      response = await route.handler({ request, url, params: route.params, info });
+    } catch (error) {
+      response = errorResponse(error, log);
+    }
+    return compressIfAccepted(request, response);
+  };
+
+  return {
+    context,
+    handle,
+    close: async () => {
+      await kv.close();
+      if (!options.database) await database.close();
+    },
+  };
+}
+
+export { json };

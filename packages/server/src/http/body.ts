@@ -1,0 +1,79 @@
+import { AppError, validationError } from "@repensar/contracts";
+import type { z } from "zod";
+
+/** Deeper than any message of the API needs; stops pathological payloads early. */
+export const MAX_JSON_DEPTH = 32;
+
+/**
+ * Reads a JSON body without trusting the client: an announced or actual size over the limit is
+ * 413 before anything is parsed, malformed JSON is 400, nesting beyond MAX_JSON_DEPTH is 400.
+ */
+export async function readJsonBody(request: Request, maxBytes: number): Promise<unknown> {
+  const announced = Number(request.headers.get("content-length") ?? "NaN");
+  if (Number.isFinite(announced) && announced > maxBytes) throw tooLarge(maxBytes);
+  const type = request.headers.get("content-type");
+  if (type && !/^application\/(.+\+)?json\b/i.test(type)) {
+    throw new AppError("UNSUPPORTED_MEDIA_TYPE", "The request body must be JSON (Content-Type: application/json).");
+  }
+  const text = await readText(request, maxBytes);
+  if (text.trim() === "") throw new AppError("MALFORMED_JSON", "The request body is empty; a JSON object was expected.");
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new AppError("MALFORMED_JSON", "The request body is not valid JSON.");
+  }
+  if (depthExceeds(value, MAX_JSON_DEPTH)) {
+    throw new AppError("BAD_REQUEST", `The request body is nested deeper than ${MAX_JSON_DEPTH} levels.`);
+  }
+  return value;
+}
+
+async function readText(request: Request, maxBytes: number): Promise<string> {
+  if (!request.body) return "";
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel();
+      throw tooLarge(maxBytes);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+function tooLarge(maxBytes: number): AppError {
+  return new AppError("PAYLOAD_TOO_LARGE", `The request body exceeds ${maxBytes} bytes.`);
+}
+
+/** Iterative, so a hostile depth cannot overflow the stack here. */
+function depthExceeds(root: unknown, limit: number): boolean {
+  const stack: [unknown, number][] = [[root, 1]];
+  while (stack.length > 0) {
+    const next = stack.pop();
+    if (!next) break;
+    const [value, depth] = next;
+    if (value === null || typeof value !== "object") continue;
+    if (depth > limit) return true;
+    for (const child of Object.values(value)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
+/** Parses with a zod schema; failures are 422 with `detail` as `{loc, msg, type}` issues. */
+export function parseInput<T extends z.ZodType>(schema: T, value: unknown, location: "body" | "query" | "path"): z.output<T> {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw validationError(parsed.error, [location]);
+  return parsed.data;
+}
+
+export function queryObject(url: URL): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of url.searchParams) out[key] = value;
+  return out;
+}

@@ -1,0 +1,6 @@
+export { createApp, type App, type AppOptions } from "./app";
+export { ConfigError, loadConfig, testConfig, type Config } from "./config";
+export type { ServerContext } from "./context";
+export { readEnvironment } from "./env";
+export { serveFetch, type RunningServer } from "./http/node";
+export { createLogger, type Logger } from "./log";

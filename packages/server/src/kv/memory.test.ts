@@ -1,0 +1,4 @@
+import { keyValueSuite } from "./kv-suite";
+import { createMemoryStore } from "./memory";
+
+keyValueSuite("memory", () => createMemoryStore());

@@ -1,0 +1,19 @@
+/**
+ * Short-lived shared state: rate-limit counters, the revocation cache, pub/sub pokes.
+ * Redis when REDIS_URL is set (shared by every instance), in-process otherwise.
+ * Never the source of truth: PostgreSQL is; callers fall back to it when this fails.
+ */
+export interface KeyValueStore {
+  readonly kind: "redis" | "memory";
+  /** Adds one to a counter that expires `ttlMs` after its first hit; answers the count and time left. */
+  hit(key: string, ttlMs: number): Promise<{ count: number; resetMs: number }>;
+  get(key: string): Promise<string | null>;
+  set(key: string, value: string, ttlMs?: number): Promise<void>;
+  del(key: string): Promise<void>;
+  publish(channel: string, message: string): Promise<void>;
+  /** Returns the unsubscribe function. */
+  subscribe(channel: string, listener: (message: string) => void): Promise<() => Promise<void>>;
+  /** Throws when the store does not answer. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
