@@ -1,0 +1,444 @@
+import { sameValue } from "@repensar/conflict-engine";
+import { entityDefinitions, isEntityType, validateEntityData, type EntityType } from "@repensar/contracts";
+import { LocalStoreError, LocalStoreErrorCode } from "../errors";
+import { uuidv7 } from "../id";
+import type {
+  ApplyServerChangesResult,
+  ChangeError,
+  EntityData,
+  ListOptions,
+  LocalRow,
+  LocalStore,
+  PendingChange,
+  RowSyncState,
+  ServerChange,
+  ServerState,
+} from "../local-store";
+import { Operation } from "../local-store";
+import { coalesce, materialize, normalizeData, serverStateAfter } from "../outbox";
+
+/** A row as a store keeps it: what the app sees, plus the server states the outbox builds on. */
+export interface StoredRow {
+  readonly id: string;
+  readonly data: EntityData;
+  readonly version: number;
+  readonly created_at: string;
+  readonly updated_at: string;
+  readonly deleted_at: string | null;
+  readonly pending: boolean;
+  readonly base: ServerState | null;
+  readonly server: ServerState | null;
+}
+
+/** An outbox entry with its place in the queue. */
+export interface StoredChange extends PendingChange {
+  readonly seq: number;
+}
+
+/**
+ * The synchronous primitives a store provides; the engine holds every rule. SQLite implements
+ * them with prepared statements inside `db.transaction`, memory with maps and an undo log.
+ */
+export interface StoreBackend {
+  /** Runs `fn` atomically: everything it wrote commits, or nothing does. */
+  transaction<T>(fn: () => T): T;
+  getRow(type: EntityType, id: string): StoredRow | null;
+  /** In id order. */
+  listRows(type: EntityType): StoredRow[];
+  putRow(type: EntityType, row: StoredRow): void;
+  removeRow(type: EntityType, id: string): void;
+  getChange(changeId: string): StoredChange | null;
+  /** The row's entries by `seq`. */
+  changesFor(type: EntityType, id: string): StoredChange[];
+  /** The oldest entry of each row, by `seq`. */
+  headChanges(limit: number): StoredChange[];
+  countChanges(): number;
+  /** Adds an entry at the end of the queue. */
+  appendChange(change: PendingChange): void;
+  /** Rewrites an entry in place (same `change_id`, same `seq`). */
+  replaceChange(change: StoredChange): void;
+  removeChange(changeId: string): void;
+  getMeta(key: string): string | null;
+  setMeta(key: string, value: string | null): void;
+  close(): void;
+}
+
+export interface StoreOptions {
+  /** The clock for `updated_at` / `modified_at`; ISO-8601. */
+  readonly now?: () => string;
+}
+
+const CURSOR_KEY = "sync.cursor";
+
+export function createStore(backend: StoreBackend, options: StoreOptions = {}): LocalStore {
+  const now = options.now ?? (() => new Date().toISOString());
+  let closed = false;
+
+  function open(): StoreBackend {
+    if (closed) throw new LocalStoreError(LocalStoreErrorCode.StoreClosed, "The local store is closed");
+    return backend;
+  }
+
+  function liveRow(type: EntityType, id: string): StoredRow {
+    const row = backend.getRow(type, id);
+    if (!row || row.deleted_at !== null) {
+      throw new LocalStoreError(LocalStoreErrorCode.EntityNotFound, `No ${type} with id ${id}`);
+    }
+    return row;
+  }
+
+  function mustChange(changeId: string): StoredChange {
+    const change = backend.getChange(changeId);
+    if (!change) throw new LocalStoreError(LocalStoreErrorCode.ChangeNotFound, `No pending change ${changeId}`);
+    return change;
+  }
+
+  /** Writes the row as `base`, `server` and `entries` say it is; the single place visible state is derived. */
+  function settle(
+    type: EntityType,
+    id: string,
+    createdAt: string,
+    base: ServerState | null,
+    server: ServerState | null,
+    entries: readonly PendingChange[],
+  ): StoredRow | null {
+    let b = base;
+    let s = server && (!b || server.version > b.version) ? server : null;
+    if (entries.length === 0 && s) {
+      // Nothing left to rebase: the newest server state is simply the row.
+      b = s;
+      s = null;
+    }
+    const start = s ?? b;
+    if (!start && entries.length === 0) {
+      backend.removeRow(type, id);
+      return null;
+    }
+    const visible = materialize(start, entries);
+    const row: StoredRow = {
+      id,
+      data: visible.data,
+      version: start?.version ?? 0,
+      created_at: createdAt,
+      updated_at: visible.updated_at ?? createdAt,
+      deleted_at: visible.deleted_at,
+      pending: entries.length > 0,
+      base: b,
+      server: s,
+    };
+    backend.putRow(type, row);
+    return row;
+  }
+
+  function newChange(type: EntityType, id: string, operation: Operation, data: EntityData, version: number, at: string): PendingChange {
+    return {
+      change_id: uuidv7(),
+      entity_type: type,
+      entity_id: id,
+      operation,
+      data,
+      version,
+      modified_at: at,
+      sent_at: null,
+      retry_count: 0,
+      last_error: null,
+    };
+  }
+
+  /** Puts a local edit into the outbox and returns the row's entries afterwards. */
+  function enqueue(type: EntityType, row: StoredRow, operation: Operation, data: EntityData, at: string): PendingChange[] {
+    const entries = backend.changesFor(type, row.id);
+    const outcome = coalesce(entries.at(-1), row.base?.version ?? 0, operation, data, at);
+    switch (outcome.kind) {
+      case "replace": {
+        const last = entries.at(-1);
+        if (!last) throw new TypeError("coalesce replaced an entry that does not exist");
+        backend.replaceChange({ ...outcome.entry, seq: last.seq });
+        break;
+      }
+      case "drop":
+        backend.removeChange(outcome.changeId);
+        break;
+      case "append":
+        backend.appendChange(newChange(type, row.id, outcome.operation, outcome.data, outcome.version, at));
+        break;
+    }
+    return backend.changesFor(type, row.id);
+  }
+
+  function validated(type: EntityType, data: Readonly<Record<string, unknown>>, mode: "full" | "patch"): EntityData {
+    const result = validateEntityData(type, data, mode);
+    if (!result.ok) {
+      const fields = result.issues.map((issue) => issue.loc.join(".")).join(", ");
+      throw new LocalStoreError(LocalStoreErrorCode.ValidationError, `Invalid ${type}: ${fields}`, { issues: result.issues });
+    }
+    return result.data;
+  }
+
+  function knownType(type: string): EntityType {
+    if (!isEntityType(type)) throw new LocalStoreError(LocalStoreErrorCode.UnknownEntityType, `Unknown entity type '${type}'`);
+    return type;
+  }
+
+  /** The state a pulled change describes. Fields this client does not define are left out. */
+  function pulledState(type: EntityType, change: ServerChange, previous: EntityData | undefined, at: string): ServerState {
+    const when = change.modified_at ?? at;
+    if (change.operation === Operation.Delete) {
+      return { version: change.version, data: previous ?? normalizeData(type, {}), deleted_at: when, updated_at: when };
+    }
+    return { version: change.version, data: normalizeData(type, change.data), deleted_at: null, updated_at: when };
+  }
+
+  function applyOne(change: ServerChange, at: string): "applied" | "rebased" | "skipped" {
+    const type = knownType(change.entity_type);
+    const id = change.entity_id;
+    const row = backend.getRow(type, id);
+    const entries = row ? backend.changesFor(type, id) : [];
+    const newest = row ? (row.server ?? row.base) : null;
+    if (newest && change.version <= newest.version) return "skipped";
+    if (!row && change.operation === Operation.Delete) return "skipped"; // never had it: nothing to remove
+    const state = pulledState(type, change, newest?.data ?? row?.data, at);
+    const createdAt = row?.created_at ?? stringField(change.data, "created_at") ?? state.updated_at ?? at;
+    if (entries.length === 0) {
+      settle(type, id, createdAt, state, null, []);
+      return "applied";
+    }
+    // Local edits pending: keep them, on top of the newest server state (DESIGN §6).
+    settle(type, id, createdAt, row?.base ?? null, state, entries);
+    return "rebased";
+  }
+
+  function localRow(type: EntityType, row: StoredRow): LocalRow {
+    return {
+      type,
+      id: row.id,
+      data: row.data,
+      version: row.version,
+      created_at: row.created_at,
+      updated_at: row.updated_at,
+      deleted_at: row.deleted_at,
+      pending: row.pending,
+    };
+  }
+
+  function visible(row: StoredRow | null, options: ListOptions | undefined): boolean {
+    return row !== null && (options?.includeDeleted === true || row.deleted_at === null);
+  }
+
+  function mustRow(type: EntityType, id: string): StoredRow {
+    const row = backend.getRow(type, id);
+    if (!row) throw new LocalStoreError(LocalStoreErrorCode.EntityNotFound, `No ${type} with id ${id}`);
+    return row;
+  }
+
+  function stored(row: StoredRow | null): StoredRow {
+    if (!row) throw new LocalStoreError(LocalStoreErrorCode.CorruptData, "A row with pending changes vanished");
+    return row;
+  }
+
+  return {
+    async create(type, input) {
+      knownType(type);
+      const id = input.id === undefined ? uuidv7() : input.id;
+      if (typeof id !== "string" || id.length === 0 || id.length > 128) {
+        throw new LocalStoreError(LocalStoreErrorCode.ValidationError, "id must be a non-empty string of at most 128 characters", {
+          issues: [{ loc: ["id"], msg: "Expected a non-empty string of at most 128 characters", type: "invalid_type" }],
+        });
+      }
+      const data = normalizeData(type, validated(type, input, "full"));
+      const at = now();
+      const row = open().transaction(() => {
+        if (backend.getRow(type, id)) throw new LocalStoreError(LocalStoreErrorCode.EntityExists, `A ${type} with id ${id} already exists`);
+        const change = newChange(type, id, Operation.Create, data, 0, at);
+        backend.appendChange(change);
+        return stored(settle(type, id, at, null, null, [change]));
+      });
+      return localRow(type, row);
+    },
+
+    async update(type, id, input) {
+      knownType(type);
+      const patch = validated(type, input, "patch");
+      const at = now();
+      const row = open().transaction(() => {
+        const current = liveRow(type, id);
+        if (Object.keys(patch).length === 0) return current;
+        const entries = enqueue(type, current, Operation.Update, patch, at);
+        return stored(settle(type, id, current.created_at, current.base, current.server, entries));
+      });
+      return localRow(type, row);
+    },
+
+    async delete(type, id) {
+      knownType(type);
+      const at = now();
+      open().transaction(() => {
+        const current = liveRow(type, id);
+        const entries = enqueue(type, current, Operation.Delete, {}, at);
+        settle(type, id, current.created_at, current.base, current.server, entries);
+      });
+    },
+
+    async get(type, id, options) {
+      knownType(type);
+      const row = open().getRow(type, id);
+      return row && visible(row, options) ? localRow(type, row) : null;
+    },
+
+    async list(type, options) {
+      knownType(type);
+      return open()
+        .listRows(type)
+        .filter((row) => visible(row, options))
+        .map((row) => localRow(type, row));
+    },
+
+    async pendingChanges(limit = 100) {
+      return open()
+        .headChanges(limit)
+        .map(({ seq: _seq, ...change }) => change);
+    },
+
+    async pendingCount() {
+      return open().countChanges();
+    },
+
+    async markSent(changeIds) {
+      const at = now();
+      open().transaction(() => {
+        for (const changeId of changeIds) {
+          const change = mustChange(changeId);
+          if (change.sent_at === null) backend.replaceChange({ ...change, sent_at: at });
+        }
+      });
+    },
+
+    async completeChange(changeId, result) {
+      open().transaction(() => {
+        const change = mustChange(changeId);
+        const type = change.entity_type;
+        const row = stored(backend.getRow(type, change.entity_id));
+        backend.removeChange(changeId);
+        const base =
+          result.version > (row.base?.version ?? 0) ? serverStateAfter(row.base, change, result.version) : row.base;
+        // Entries queued behind this one were waiting for its version.
+        const rest = backend.changesFor(type, change.entity_id).map((entry) => {
+          const rebased = { ...entry, version: base?.version ?? entry.version };
+          backend.replaceChange(rebased);
+          return rebased;
+        });
+        settle(type, change.entity_id, row.created_at, base, row.server, rest);
+      });
+    },
+
+    async recordFailure(changeId, error: ChangeError) {
+      return open().transaction(() => {
+        const change = mustChange(changeId);
+        const retry_count = change.retry_count + 1;
+        backend.replaceChange({ ...change, retry_count, last_error: { code: error.code, detail: error.detail } });
+        return retry_count;
+      });
+    },
+
+    async discardChange(changeId) {
+      open().transaction(() => {
+        const change = mustChange(changeId);
+        const type = change.entity_type;
+        const row = stored(backend.getRow(type, change.entity_id));
+        const kept: StoredChange[] = [];
+        for (const entry of backend.changesFor(type, change.entity_id)) {
+          if (entry.seq >= change.seq) backend.removeChange(entry.change_id);
+          else kept.push(entry);
+        }
+        settle(type, change.entity_id, row.created_at, row.base, row.server, kept);
+      });
+    },
+
+    async applyServerChanges(changes, cursor): Promise<ApplyServerChangesResult> {
+      const at = now();
+      return open().transaction(() => {
+        const counts = { applied: 0, rebased: 0, skipped: 0 };
+        for (const change of changes) counts[applyOne(change, at)] += 1;
+        backend.setMeta(CURSOR_KEY, cursor);
+        return counts;
+      });
+    },
+
+    async getCursor() {
+      return open().getMeta(CURSOR_KEY);
+    },
+
+    async setCursor(cursor) {
+      open().setMeta(CURSOR_KEY, cursor);
+    },
+
+    async syncState(type, id): Promise<RowSyncState | null> {
+      knownType(type);
+      return open().transaction(() => {
+        const row = backend.getRow(type, id);
+        if (!row) return null;
+        const pending = backend.changesFor(type, id).map(({ seq: _seq, ...change }) => change);
+        return { row: localRow(type, row), base: row.base, server: row.server, pending };
+      });
+    },
+
+    async acceptServerState(type, id, server) {
+      knownType(type);
+      open().transaction(() => {
+        const row = backend.getRow(type, id);
+        for (const entry of backend.changesFor(type, id)) backend.removeChange(entry.change_id);
+        const state = server && { ...server, data: normalizeData(type, server.data) };
+        settle(type, id, row?.created_at ?? server?.updated_at ?? now(), state, null, []);
+      });
+    },
+
+    async rebaseOnServer(type, id, server, resolved) {
+      knownType(type);
+      const at = now();
+      return open().transaction(() => {
+        const row = mustRow(type, id);
+        const target = resolved ?? { data: row.data, deleted: row.deleted_at !== null };
+        const base = { ...server, data: normalizeData(type, server.data) };
+        const desired = target.deleted ? target.data : normalizeData(type, validated(type, target.data, "full"));
+        for (const entry of backend.changesFor(type, id)) backend.removeChange(entry.change_id);
+
+        let change: PendingChange | null = null;
+        if (target.deleted) {
+          if (base.deleted_at === null) change = newChange(type, id, Operation.Delete, {}, base.version, at);
+        } else if (base.deleted_at !== null) {
+          // The server deleted it and the device keeps it: send the whole row, the server decides.
+          change = newChange(type, id, Operation.Update, desired, base.version, at);
+        } else {
+          const patch: EntityData = {};
+          for (const name of Object.keys(entityDefinitions[type].fields)) {
+            if (!sameValue(desired[name], base.data[name])) patch[name] = desired[name] ?? null;
+          }
+          if (Object.keys(patch).length > 0) change = newChange(type, id, Operation.Update, patch, base.version, at);
+        }
+        if (change) backend.appendChange(change);
+        const newer = row.server && row.server.version > base.version ? row.server : null;
+        settle(type, id, row.created_at, base, newer, change ? backend.changesFor(type, id) : []);
+        return change;
+      });
+    },
+
+    async getMeta(key) {
+      return open().getMeta(key);
+    },
+
+    async setMeta(key, value) {
+      open().setMeta(key, value);
+    },
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      backend.close();
+    },
+  };
+}
+
+function stringField(data: Readonly<Record<string, unknown>>, name: string): string | null {
+  const value = data[name];
+  return typeof value === "string" ? value : null;
+}

@@ -1,0 +1,4 @@
+import { createMemoryStore } from "./memory";
+import { localStoreSuite } from "./store-suite";
+
+localStoreSuite("memory", () => createMemoryStore());
