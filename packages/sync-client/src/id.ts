@@ -7,44 +7,48 @@
  * made by one process are strictly increasing even when the clock stands still or steps back.
  */
 
-let lastMs = -1;
-let counter = 0;
-
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
 
-export function uuidv7(now: number = Date.now()): string {
-  let ms = Math.max(Math.floor(now), lastMs);
-  if (ms === lastMs) {
-    counter += 1;
-    if (counter > 0xfff) {
-      // Counter exhausted: borrow the next millisecond rather than repeat or go backwards.
-      ms += 1;
+/** A generator with its own monotonic state; `uuidv7` is the process-wide one. */
+export function createUuidV7Generator(): (now?: number) => string {
+  let lastMs = -1;
+  let counter = 0;
+  return (now = Date.now()) => {
+    let ms = Math.max(Math.floor(now), lastMs);
+    if (ms === lastMs) {
+      counter += 1;
+      if (counter > 0xfff) {
+        // Counter exhausted: borrow the next millisecond rather than repeat or go backwards.
+        ms += 1;
+        counter = randomCounterStart();
+      }
+    } else {
       counter = randomCounterStart();
     }
-  } else {
-    counter = randomCounterStart();
-  }
-  lastMs = ms;
+    lastMs = ms;
 
-  const bytes = new Uint8Array(16);
-  crypto.getRandomValues(bytes);
-  // 48-bit big-endian timestamp. Division, not bit shifts: shifts truncate to 32 bits.
-  let t = ms;
-  for (let i = 5; i >= 0; i--) {
-    bytes[i] = t % 256;
-    t = Math.floor(t / 256);
-  }
-  bytes[6] = 0x70 | (counter >> 8); // version 7 + high 4 bits of the counter
-  bytes[7] = counter & 0xff;
-  bytes[8] = 0x80 | ((bytes[8] ?? 0) & 0x3f); // variant 10
+    const bytes = new Uint8Array(16);
+    crypto.getRandomValues(bytes);
+    // 48-bit big-endian timestamp. Division, not bit shifts: shifts truncate to 32 bits.
+    let t = ms;
+    for (let i = 5; i >= 0; i--) {
+      bytes[i] = t % 256;
+      t = Math.floor(t / 256);
+    }
+    bytes[6] = 0x70 | (counter >> 8); // version 7 + high 4 bits of the counter
+    bytes[7] = counter & 0xff;
+    bytes[8] = 0x80 | ((bytes[8] ?? 0) & 0x3f); // variant 10
 
-  let out = "";
-  for (let i = 0; i < 16; i++) {
-    if (i === 4 || i === 6 || i === 8 || i === 10) out += "-";
-    out += HEX[bytes[i] ?? 0];
-  }
-  return out;
+    let out = "";
+    for (let i = 0; i < 16; i++) {
+      if (i === 4 || i === 6 || i === 8 || i === 10) out += "-";
+      out += HEX[bytes[i] ?? 0];
+    }
+    return out;
+  };
 }
+
+export const uuidv7: (now?: number) => string = createUuidV7Generator();
 
 /** Starts each millisecond's counter low and random, leaving room to count up. */
 function randomCounterStart(): number {
