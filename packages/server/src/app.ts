@@ -5,7 +5,6 @@ import { registerAuthRoutes } from "./auth/routes";
 import type { Config } from "./config";
 import type { ServerContext } from "./context";
 import { registerHealthRoutes } from "./health";
-import { compressIfAccepted } from "./http/compress";
 import { errorResponse, json } from "./http/respond";
 import { Router, type RequestInfo } from "./http/router";
 import { loadSigningKeys, type SigningKeys } from "./keys";
@@ -18,7 +17,7 @@ import { registerSyncRoutes } from "./sync/routes";
 
 export interface App {
   context: ServerContext;
-  /** The whole REST surface as a fetch handler: /auth, /sync, /.well-known, /openapi.json, /docs, /healthz, /readyz. */
+  /** The whole REST surface as a fetch handler (uncompressed: the transport gzips): /auth, /sync, /.well-known, /openapi.json, /docs, /healthz, /readyz. */
   handle(request: Request, info?: RequestInfo): Promise<Response>;
   close(): Promise<void>;
 }
@@ -54,16 +53,14 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   router.on("GET", "/docs", async () => new Response(docsPage(), { headers: { "content-type": "text/html; charset=utf-8" } }));
 
   const handle = async (request: Request, info: RequestInfo = {}): Promise<Response> => {
-    let response: Response;
     try {
       const url = new URL(request.url);
       const route = router.match(request.method, url.pathname);
       if (!route) throw new AppError("NOT_FOUND", `No route for ${request.method} ${url.pathname}.`);
-      response = await route.handler({ request, url, params: route.params, info });
+      return await route.handler({ request, url, params: route.params, info });
     } catch (error) {
-      response = errorResponse(error, log);
+      return errorResponse(error, log);
     }
-    return compressIfAccepted(request, response);
   };
 
   return {

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { Readable } from "node:stream";
 import type { ReadableStream as NodeReadableStream } from "node:stream/web";
+import { compressIfAccepted } from "./compress";
 import type { RequestInfo } from "./router";
 
 export type FetchHandler = (request: Request, info: RequestInfo) => Promise<Response>;
@@ -12,7 +13,7 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** Serves a fetch-style handler over node:http (tests, the CLI's end-to-end runs). */
+/** Serves a fetch-style handler over node:http, gzipping for clients that accept it (tests, standalone use). */
 export async function serveFetch(handler: FetchHandler, options: { port?: number; hostname?: string } = {}): Promise<RunningServer> {
   const server = createServer((req, res) => {
     void respond(handler, req, res);
@@ -32,7 +33,8 @@ export async function serveFetch(handler: FetchHandler, options: { port?: number
 
 async function respond(handler: FetchHandler, req: IncomingMessage, res: ServerResponse): Promise<void> {
   try {
-    const response = await handler(toRequest(req), { remoteAddress: req.socket.remoteAddress });
+    const request = toRequest(req);
+    const response = await compressIfAccepted(request, await handler(request, { remoteAddress: req.socket.remoteAddress }));
     res.statusCode = response.status;
     response.headers.forEach((value, key) => res.appendHeader(key, value));
     if (!response.body) {

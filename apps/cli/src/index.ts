@@ -1,0 +1,2 @@
+export { main } from "./main";
+export { parseArgs, UsageError, type ParsedArgs } from "./args";

@@ -1,0 +1,3 @@
+import { repensarLint } from "@repensar/eslint-config";
+
+export default repensarLint(import.meta.dirname);
