@@ -37,7 +37,7 @@ export function repensarLint(tsconfigRootDir, extra = []) {
       },
     },
     {
-      files: ["**/env.ts", "**/*.test.ts", "**/*.test.tsx", "**/vitest.config.ts", "**/scripts/**", "**/drizzle.config.ts", "**/testing.ts"],
+      files: ["**/env.ts", "**/instrumentation.ts", "**/*.test.ts", "**/*.test.tsx", "**/test/**", "**/testing/**", "**/vitest.config.ts", "**/scripts/**", "**/drizzle.config.ts", "**/testing.ts"],
       rules: { "no-restricted-properties": "off" },
     },
     ...extra,
