@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { DeviceId, EntityId, queryBoolean, queryInteger } from "./common";
+import { DeviceId, EntityId, PlainObject, queryBoolean, queryInteger } from "./common";
 import { ConflictData, ConflictResolution, ConflictResolutionSchema } from "./push";
 
 /** `GET /sync/conflicts` query. */
@@ -28,7 +28,7 @@ export type ConflictListResponse = z.infer<typeof ConflictListResponse>;
 export const ResolveConflictRequest = z
   .object({
     resolution: ConflictResolutionSchema,
-    merged_data: z.record(z.string(), z.unknown()).nullable().optional(),
+    merged_data: PlainObject.nullable().optional(),
   })
   .superRefine((request, ctx) => {
     const hasData = request.merged_data != null;

@@ -1,5 +1,79 @@
+import {
+  AppError,
+  ConflictListQuery,
+  isEntityType,
+  PullRequestWithKnownTypes,
+  PushRequest,
+  ResolveConflictRequest,
+  SyncStatusQuery,
+} from "@repensar/contracts";
+import { authenticateRequest, requireActiveDevice } from "../auth/authenticate";
 import type { ServerContext } from "../context";
+import { parseInput, queryObject, readJsonBody } from "../http/body";
+import { json } from "../http/respond";
 import type { Router } from "../http/router";
+import { listConflicts, resolveConflict } from "./conflicts";
+import { pokeStream } from "./events";
+import { metricsFor } from "./metrics";
+import { pullChanges } from "./pull";
+import { pushChanges } from "./push";
+import { syncStatus } from "./status";
+import { unstorableString } from "./validate";
 
-/** /sync/pull, /sync/push, /sync/conflicts, /sync/status, /sync/events. */
-export function registerSyncRoutes(_router: Router, _ctx: ServerContext): void {}
+/** A device id PostgreSQL could not even compare is refused as the schema violation it is. */
+function storableDeviceId(value: string | undefined, location: "body" | "query"): void {
+  if (value !== undefined && unstorableString(value)) {
+    throw new AppError("VALIDATION_ERROR", [
+      { loc: [location, "device_id"], msg: "Text may not contain NUL characters or lone surrogates", type: "string_unstorable" },
+    ]);
+  }
+}
+
+/** /sync/pull, /sync/push, /sync/conflicts, /sync/status, /sync/events, and /metrics. */
+export function registerSyncRoutes(router: Router, ctx: ServerContext): void {
+  router.on("POST", "/sync/pull", async ({ request }) => {
+    const principal = await authenticateRequest(ctx, request);
+    const input = parseInput(PullRequestWithKnownTypes, await readJsonBody(request, ctx.config.maxBodyBytes), "body");
+    storableDeviceId(input.device_id, "body");
+    await requireActiveDevice(ctx, principal, input.device_id);
+    const entityTypes = [...new Set(input.entity_types.filter(isEntityType))];
+    return json(await pullChanges(ctx, principal, { ...input, entity_types: entityTypes }));
+  });
+
+  router.on("POST", "/sync/push", async ({ request }) => {
+    const principal = await authenticateRequest(ctx, request);
+    const input = parseInput(PushRequest, await readJsonBody(request, ctx.config.maxBodyBytes), "body");
+    storableDeviceId(input.device_id, "body");
+    await requireActiveDevice(ctx, principal, input.device_id);
+    return json(await pushChanges(ctx, principal, input));
+  });
+
+  router.on("GET", "/sync/conflicts", async ({ request, url }) => {
+    const principal = await authenticateRequest(ctx, request);
+    const query = parseInput(ConflictListQuery, queryObject(url), "query");
+    storableDeviceId(query.device_id, "query");
+    return json(await listConflicts(ctx, principal, query));
+  });
+
+  router.on("POST", "/sync/conflicts/:conflict_id/resolve", async ({ request, params }) => {
+    const principal = await authenticateRequest(ctx, request);
+    const input = parseInput(ResolveConflictRequest, await readJsonBody(request, ctx.config.maxBodyBytes), "body");
+    return json(await resolveConflict(ctx, principal, params["conflict_id"] ?? "", input));
+  });
+
+  router.on("GET", "/sync/status", async ({ request, url }) => {
+    const principal = await authenticateRequest(ctx, request);
+    const query = parseInput(SyncStatusQuery, queryObject(url), "query");
+    storableDeviceId(query.device_id, "query");
+    return json(await syncStatus(ctx, principal, query.device_id));
+  });
+
+  router.on("GET", "/sync/events", async ({ request }) => {
+    const principal = await authenticateRequest(ctx, request);
+    return pokeStream(ctx, principal.orgId);
+  });
+
+  router.on("GET", "/metrics", async () =>
+    new Response(metricsFor(ctx).render(), { headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" } }),
+  );
+}

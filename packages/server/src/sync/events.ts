@@ -1,0 +1,105 @@
+import type { SyncPoke } from "@repensar/contracts";
+import { z } from "zod";
+import type { ServerContext } from "../context";
+
+/** One channel for every organization; each instance fans a poke out to its own listeners. */
+export const POKE_CHANNEL = "sync:pokes";
+/** A comment line now and then keeps proxies from closing an idle stream. */
+const HEARTBEAT_MS = 25_000;
+
+const PokeMessage = z.object({ org_id: z.string(), entity_types: z.array(z.string()) });
+
+/**
+ * Tells every instance's subscribers in the organization that these types changed. Called after
+ * the writing transaction committed, so a client that pulls on the poke finds the change (once
+ * it has settled below the snapshot xmin). A poke that cannot be sent is logged, not thrown: the
+ * change is committed and clients still find it on their next poll.
+ */
+export async function publishPoke(ctx: ServerContext, orgId: string, entityTypes: string[]): Promise<void> {
+  try {
+    await ctx.kv.publish(POKE_CHANNEL, JSON.stringify({ org_id: orgId, entity_types: entityTypes }));
+  } catch (error) {
+    ctx.log.warn("sync poke not published", { error, org_id: orgId });
+  }
+}
+
+type Listener = (poke: SyncPoke) => void;
+
+interface PokeHub {
+  listen(orgId: string, listener: Listener): Promise<() => void>;
+}
+
+function createPokeHub(ctx: ServerContext): PokeHub {
+  const listeners = new Map<string, Set<Listener>>();
+  let subscribed: Promise<unknown> | null = null;
+  const dispatch = (message: string) => {
+    let parsed: z.infer<typeof PokeMessage>;
+    try {
+      parsed = PokeMessage.parse(JSON.parse(message));
+    } catch (error) {
+      ctx.log.warn("unreadable sync poke ignored", { error });
+      return;
+    }
+    for (const listener of listeners.get(parsed.org_id) ?? []) listener({ entity_types: parsed.entity_types });
+  };
+  return {
+    async listen(orgId, listener) {
+      subscribed ??= ctx.kv.subscribe(POKE_CHANNEL, dispatch);
+      await subscribed;
+      const set = listeners.get(orgId) ?? new Set();
+      set.add(listener);
+      listeners.set(orgId, set);
+      return () => {
+        set.delete(listener);
+        if (set.size === 0) listeners.delete(orgId);
+      };
+    },
+  };
+}
+
+const hubs = new WeakMap<ServerContext, PokeHub>();
+function hubFor(ctx: ServerContext): PokeHub {
+  let hub = hubs.get(ctx);
+  if (!hub) {
+    hub = createPokeHub(ctx);
+    hubs.set(ctx, hub);
+  }
+  return hub;
+}
+
+/**
+ * `GET /sync/events`: a Server-Sent Events stream of `poke` events for the caller's organization.
+ * It opens with a `ready` event, so a client knows it will hear every later poke.
+ */
+export async function pokeStream(ctx: ServerContext, orgId: string): Promise<Response> {
+  const encoder = new TextEncoder();
+  let stop: (() => void) | undefined;
+  let heartbeat: NodeJS.Timeout | undefined;
+  const body = new ReadableStream<Uint8Array>({
+    start: async (controller) => {
+      const send = (text: string) => {
+        try {
+          controller.enqueue(encoder.encode(text));
+        } catch {
+          // The stream was closed under us; `cancel` cleans up.
+        }
+      };
+      stop = await hubFor(ctx).listen(orgId, (poke) => send(`event: poke\ndata: ${JSON.stringify(poke)}\n\n`));
+      heartbeat = setInterval(() => send(`: keep-alive\n\n`), HEARTBEAT_MS);
+      heartbeat.unref();
+      send(`retry: 3000\nevent: ready\ndata: {}\n\n`);
+    },
+    cancel: () => {
+      stop?.();
+      if (heartbeat) clearInterval(heartbeat);
+    },
+  });
+  return new Response(body, {
+    headers: {
+      "content-type": "text/event-stream; charset=utf-8",
+      "cache-control": "no-store",
+      connection: "keep-alive",
+      "x-accel-buffering": "no",
+    },
+  });
+}

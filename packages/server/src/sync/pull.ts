@@ -1,0 +1,253 @@
+import { AppError, isEntityType, type EntityChange, type EntityType, type PullResponse } from "@repensar/contracts";
+import { sql, type SQL } from "drizzle-orm";
+import type { Principal } from "../auth/principal";
+import { AuditEvent, recordAudit } from "../audit";
+import type { ServerContext } from "../context";
+import { entitySql, isoInstant } from "./entity-store";
+import { metricsFor } from "./metrics";
+import {
+  decodeSyncToken,
+  encodeSyncToken,
+  looksLikeSyncToken,
+  storedCursor,
+  type SyncTokenPayload,
+  type TypeCursor,
+} from "./token";
+
+/**
+ * How far before an ISO-8601 `since` we start reading. `updated_at` is the writer's transaction
+ * start, so a transaction that ran for up to this long before committing is still picked up; the
+ * cost is resending a few minutes of changes once, after which the client holds a real token.
+ */
+export const ISO_SINCE_MARGIN_MS = 10 * 60 * 1000;
+
+export interface PullInput {
+  device_id: string;
+  entity_types: readonly EntityType[];
+  since?: string | null | undefined;
+  limit: number;
+}
+
+/** Where each requested type starts, from `since`. */
+function startingCursors(ctx: ServerContext, principal: Principal, input: PullInput): {
+  cursors: Map<EntityType, TypeCursor>;
+  pulledBefore: number;
+} {
+  const cursors = new Map<EntityType, TypeCursor>();
+  const since = input.since ?? null;
+  const fromStart = (old: TypeCursor["old"]): TypeCursor => ({ txid: "0", seq: "0", old });
+  if (since === null) {
+    for (const type of input.entity_types) cursors.set(type, fromStart("live"));
+    return { cursors, pulledBefore: 0 };
+  }
+  if (!looksLikeSyncToken(since)) {
+    const instant = parseIsoInstant(since);
+    if (instant === undefined) {
+      throw new AppError("INVALID_SYNC_TOKEN", "`since` is neither a sync token, an ISO-8601 timestamp, nor null.");
+    }
+    for (const type of input.entity_types) cursors.set(type, fromStart(instant - ISO_SINCE_MARGIN_MS));
+    return { cursors, pulledBefore: 0 };
+  }
+  const payload = decodeSyncToken(since, ctx.keys.tokenSecret, {
+    userId: principal.userId,
+    orgId: principal.orgId,
+    epoch: ctx.database.epoch,
+    now: ctx.now(),
+    retentionDays: ctx.config.tombstoneRetentionDays,
+  });
+  // A type the token does not cover starts with a full sync of that type.
+  for (const type of input.entity_types) cursors.set(type, payload.c[type] ?? fromStart("live"));
+  return { cursors, pulledBefore: payload.n ?? 0 };
+}
+
+function parseIsoInstant(value: string): number | undefined {
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/i.test(value)) return undefined;
+  const ms = Date.parse(value);
+  return Number.isFinite(ms) ? ms : undefined;
+}
+
+const SNAPSHOT_XMIN = sql.raw(`pg_snapshot_xmin(pg_current_snapshot())`);
+
+/**
+ * The rows of one type the holder of `cursor` has not been handed yet and may be now: past the
+ * position, written by a transaction that finished before this snapshot's xmin, and, while a
+ * full or ISO-`since` sync is under way, passing its filter for rows older than its horizon.
+ * As a `from ... where ...` over alias `t`.
+ */
+export function unsentRows(type: EntityType, cursor: TypeCursor, orgId: string): SQL {
+  const e = entitySql(type);
+  const horizon = cursor.horizon === undefined ? SNAPSHOT_XMIN : sql`${cursor.horizon}::xid8`;
+  let oldRows = sql``;
+  if (cursor.old === "live") oldRows = sql` and (t.txid >= ${horizon} or t.deleted_at is null)`;
+  else if (typeof cursor.old === "number") {
+    oldRows = sql` and (t.txid >= ${horizon} or t.updated_at >= ${new Date(cursor.old).toISOString()}::timestamptz)`;
+  }
+  return sql`from ${e.table} t
+             where t.org_id = ${orgId}
+               and (t.txid, t.seq) > (${cursor.txid}::xid8, ${cursor.seq}::bigint)
+               and t.txid < ${SNAPSHOT_XMIN}${oldRows}`;
+}
+
+/** One type's slice of the page: unsent rows in cursor order, `limit + 1` of them. */
+function typePageQuery(type: EntityType, cursor: TypeCursor, orgId: string, limit: number): SQL {
+  const e = entitySql(type);
+  return sql`(select ${type}::text as entity_type, t.id, t.version, (t.deleted_at is not null) as deleted,
+                ${sql.raw(e.wireJson)} as data, ${sql.raw(isoInstant("t.updated_at"))} as modified_at,
+                t.modified_by_device_id, t.txid::text as txid, t.seq::text as seq
+              ${unsentRows(type, cursor, orgId)}
+              order by t.txid, t.seq
+              limit ${limit + 1})`;
+}
+
+interface PageRow extends Record<string, unknown> {
+  xmin: string;
+  entity_type: string | null;
+  id: string | null;
+  version: number | null;
+  deleted: boolean | null;
+  data: Record<string, unknown> | null;
+  modified_at: string | null;
+  modified_by_device_id: string | null;
+  txid: string | null;
+  seq: string | null;
+}
+
+/**
+ * `POST /sync/pull`: one page of changes per requested type, read in one snapshot by one query.
+ *
+ * Only rows whose writer finished before the snapshot's xmin are read, so a transaction still in
+ * flight (whose rows may carry a lower position than rows already committed) is never passed over:
+ * its rows are picked up by a later page once it has finished.
+ */
+export async function pullChanges(ctx: ServerContext, principal: Principal, input: PullInput): Promise<PullResponse> {
+  const { cursors, pulledBefore } = startingCursors(ctx, principal, input);
+  const types = [...cursors.keys()];
+  const slices = sql.join(
+    types.map((type) => typePageQuery(type, cursors.get(type) ?? { txid: "0", seq: "0" }, principal.orgId, input.limit)),
+    sql` union all `,
+  );
+  const { database } = ctx;
+  const rows = await database.db.transaction(
+    (tx) =>
+      database.rows<PageRow>(
+        sql`select x.xmin, p.* from (select ${SNAPSHOT_XMIN}::text as xmin) x left join lateral (${slices}) p on true`,
+        tx,
+      ),
+    { isolationLevel: "repeatable read", accessMode: "read only" },
+  );
+  const xmin = rows[0]?.xmin ?? "0";
+
+  const byType = new Map<EntityType, PageRow[]>();
+  for (const row of rows) {
+    if (row.entity_type === null || !isEntityType(row.entity_type)) continue;
+    const list = byType.get(row.entity_type) ?? [];
+    list.push(row);
+    byType.set(row.entity_type, list);
+  }
+
+  const changes: EntityChange[] = [];
+  const next: Partial<Record<EntityType, TypeCursor>> = {};
+  const lastSeq: Partial<Record<EntityType, string>> = {};
+  let hasMore = false;
+  for (const type of types) {
+    const cursor = cursors.get(type) ?? { txid: "0", seq: "0" };
+    const found = byType.get(type) ?? [];
+    const page = found.slice(0, input.limit);
+    for (const row of page) changes.push(toChange(type, row));
+    const last = page[page.length - 1];
+    if (last?.seq) lastSeq[type] = last.seq;
+    if (found.length > input.limit) {
+      hasMore = true;
+      next[type] = { ...cursor, txid: last?.txid ?? cursor.txid, seq: last?.seq ?? cursor.seq };
+    } else {
+      // Nothing more below xmin: every row a later writer can produce is at or above it.
+      next[type] = { txid: xmin, seq: "0" };
+    }
+  }
+
+  const now = ctx.now();
+  const issuedAt = Math.floor(now.getTime() / 1000);
+  const pulled = pulledBefore + changes.length;
+  const payload: SyncTokenPayload = {
+    v: 1,
+    u: principal.userId,
+    o: principal.orgId,
+    e: database.epoch,
+    t: issuedAt,
+    c: next,
+    ...(hasMore ? { n: pulled } : {}),
+  };
+  await recordDevicePull(ctx, principal, input.device_id, { cursors: next, lastSeq, issuedAt, now, completedWith: !hasMore && pulled > 0 ? pulled : 0 });
+  metricsFor(ctx).pulls.inc();
+  metricsFor(ctx).changesPulled.inc(changes.length);
+  return {
+    changes,
+    sync_token: encodeSyncToken(payload, ctx.keys.tokenSecret),
+    has_more: hasMore,
+    total_changes: changes.length,
+  };
+}
+
+function toChange(type: EntityType, row: PageRow): EntityChange {
+  const deleted = row.deleted === true;
+  const version = Number(row.version ?? 0);
+  return {
+    entity_type: type,
+    entity_id: row.id ?? "",
+    operation: deleted ? "DELETE" : version === 1 ? "CREATE" : "UPDATE",
+    data: deleted ? {} : (row.data ?? {}),
+    version,
+    modified_at: row.modified_at ?? new Date(0).toISOString(),
+    modified_by_device_id: row.modified_by_device_id,
+  };
+}
+
+/** The device's per-type position (what push answers as its token), and when it last synced. */
+async function recordDevicePull(
+  ctx: ServerContext,
+  principal: Principal,
+  deviceId: string,
+  pull: {
+    cursors: Partial<Record<EntityType, TypeCursor>>;
+    lastSeq: Partial<Record<EntityType, string>>;
+    issuedAt: number;
+    now: Date;
+    /** Changes handed out by a pull sequence that just ended; 0 while it goes on. */
+    completedWith: number;
+  },
+): Promise<void> {
+  const { cursors, lastSeq, issuedAt, now, completedWith } = pull;
+  const states = Object.entries(cursors).map(([entityType, cursor]) => ({
+    entity_type: entityType,
+    version: isEntityType(entityType) ? (lastSeq[entityType] ?? "0") : "0",
+    cursor: storedCursor(cursor, issuedAt),
+  }));
+  const at = now.toISOString();
+  await ctx.database.db.transaction(async (tx) => {
+    await ctx.database.rows(
+      sql`with d as (
+            update devices set last_sync_at = ${at}::timestamptz, last_seen_at = ${at}::timestamptz
+            where device_id = ${deviceId} and org_id = ${principal.orgId}
+            returning device_id
+          )
+          insert into device_sync_state (device_id, entity_type, last_synced_at, last_synced_version, cursor)
+          select d.device_id, s.entity_type, ${at}::timestamptz, s.version, s.cursor
+          from d cross join jsonb_to_recordset(${JSON.stringify(states)}::jsonb) as s(entity_type text, version bigint, cursor text)
+          on conflict (device_id, entity_type) do update
+            set last_synced_at = excluded.last_synced_at,
+                last_synced_version = greatest(device_sync_state.last_synced_version, excluded.last_synced_version),
+                cursor = excluded.cursor
+          returning device_id`,
+      tx,
+    );
+    if (completedWith > 0) {
+      await recordAudit(tx, {
+        eventType: AuditEvent.SyncCompleted,
+        orgId: principal.orgId,
+        userId: principal.userId,
+        deviceId,
+        details: { direction: "pull", changes_pulled: completedWith, changes_pushed: 0, conflicts: 0 },
+      });
+    }
+  });
+}
