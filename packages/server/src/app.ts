@@ -14,6 +14,7 @@ import type { KeyValueStore } from "./kv/store";
 import { createLogger, type Logger } from "./log";
 import { docsPage } from "./openapi-docs";
 import { registerSyncRoutes } from "./sync/routes";
+import { scheduleTombstonePurge } from "./sync/tombstones";
 
 export interface App {
   context: ServerContext;
@@ -48,6 +49,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   registerHealthRoutes(router, context);
   registerAuthRoutes(router, context);
   registerSyncRoutes(router, context);
+  const stopTombstonePurge = scheduleTombstonePurge(context);
   const openapi = JSON.stringify(openApiDocument());
   router.on("GET", "/openapi.json", async () => new Response(openapi, { headers: { "content-type": "application/json" } }));
   router.on("GET", "/docs", async () => new Response(docsPage(), { headers: { "content-type": "text/html; charset=utf-8" } }));
@@ -67,6 +69,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     context,
     handle,
     close: async () => {
+      stopTombstonePurge();
       await kv.close();
       if (!options.database) await database.close();
     },
