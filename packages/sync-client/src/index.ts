@@ -16,3 +16,32 @@ export { createMemoryStore } from "./stores/memory";
 export type { StoreOptions } from "./stores/engine";
 export { createMemoryTokenStore, type Tokens, type TokenStore } from "./tokens/token-store";
 export { uuidv7 } from "./id";
+export { isAuthenticatedOffline, accessTokenExpiry, decodeJwtPayload } from "./tokens/jwt";
+export { createApiClient, type ApiClient, type ApiClientOptions, type RevokedReason } from "./api/client";
+export { ApiError, ClientErrorCode, isApiError } from "./api/errors";
+export {
+  SyncManager,
+  type DeviceInfo,
+  type ParkedConflict,
+  type SyncEvents,
+  type SyncManagerOptions,
+  type SyncPhase,
+  type SyncProgress,
+  type SyncSummary,
+} from "./sync-manager";
+export {
+  callback,
+  clientWins,
+  conflictCase,
+  deferred,
+  isResolutionPolicy,
+  lastWriteWins,
+  merge,
+  resolverFor,
+  resolvers,
+  serverWins,
+  suggested,
+  type ConflictContext,
+  type Resolution,
+  type Resolver,
+} from "./resolvers";

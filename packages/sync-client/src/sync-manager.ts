@@ -1,0 +1,515 @@
+import {
+  ConflictData,
+  ConflictType,
+  type DeviceRegisterRequest,
+  type EntityType,
+  type ResolutionPolicy,
+  entityTypes as allEntityTypes,
+  isEntityType,
+} from "@repensar/contracts";
+import { ResolutionKind, type Resolution } from "@repensar/conflict-engine";
+import { z } from "zod";
+import type { ApiClient, RevokedReason } from "./api/client";
+import { ApiError, isApiError } from "./api/errors";
+import { Emitter } from "./events";
+import type { ChangeError, LocalStore, PendingChange, RowSyncState, ServerState } from "./local-store";
+import { LocalStoreError, LocalStoreErrorCode } from "./errors";
+import { resolverFor, suggested, type Resolver } from "./resolvers";
+import { isAuthenticatedOffline } from "./tokens/jwt";
+import type { TokenStore } from "./tokens/token-store";
+
+export type DeviceInfo = z.input<typeof DeviceRegisterRequest>;
+
+export interface SyncSummary {
+  /** Rows a pull changed on this device (its own pushes seen again are not counted). */
+  readonly pulled: number;
+  /** Changes the server applied. */
+  readonly pushed: number;
+  /** Conflicts the server reported (resolved or parked). */
+  readonly conflicts: number;
+  /** Changes the server refused for good; they were dropped from the outbox. */
+  readonly failed: number;
+}
+
+export type SyncPhase = "register" | "pull" | "push";
+
+export interface SyncProgress extends SyncSummary {
+  readonly phase: SyncPhase;
+  /** Pull pages applied so far in this sync. */
+  readonly pages: number;
+}
+
+export interface SyncEvents {
+  start: { readonly at: string };
+  progress: SyncProgress;
+  /** A conflict was reported; `resolution` is what the resolver chose, `null` when it was parked. */
+  conflict: { readonly conflict: ConflictData; readonly resolution: Resolution | null };
+  /** The server refused a change for good (`failed`); it was dropped from the outbox. */
+  rejected: { readonly change: PendingChange; readonly error: ChangeError };
+  /** A retryable failure; the call is tried again after `delayMs`. */
+  retry: { readonly attempt: number; readonly delayMs: number; readonly error: ApiError };
+  /** The server's sync token was too old: the cursor was dropped for a full sync. */
+  reset: Record<string, never>;
+  /** The device was revoked or the session ended: tokens are cleared, syncing stops until sign-in. */
+  revoked: { readonly reason: RevokedReason };
+  done: SyncSummary;
+  error: { readonly error: unknown };
+}
+
+/** A conflict the resolver left for later, with the app's decision once it has made one. */
+export interface ParkedConflict {
+  readonly change_id: string;
+  readonly conflict: ConflictData;
+  /** Chosen but not yet accepted by the server (it was unreachable); sent on the next sync. */
+  readonly resolution: Resolution | null;
+}
+
+export interface SyncManagerOptions {
+  readonly api: ApiClient;
+  readonly store: LocalStore;
+  readonly tokens: TokenStore;
+  /** Registered with the server once per store (`POST /sync/device/register`). */
+  readonly device: DeviceInfo;
+  /** Default: what each entity's policy suggests (`suggested_resolution`), parking `manual`. */
+  readonly resolver?: Resolver;
+  readonly entityTypes?: readonly EntityType[];
+  /** Pull page size, per entity type (1-1000). */
+  readonly pullLimit?: number;
+  /** Changes per push request. */
+  readonly pushBatchSize?: number;
+  /** Tries per request before a retryable error is given up on. */
+  readonly maxAttempts?: number;
+  readonly baseDelayMs?: number;
+  readonly maxDelayMs?: number;
+  readonly sleep?: (ms: number) => Promise<void>;
+  /** In [0, 1): the jitter. */
+  readonly random?: () => number;
+  readonly now?: () => number;
+}
+
+const META_DEVICE = "sync.device_registered";
+const META_PARKED = "sync.parked_conflicts";
+const META_LAST_SYNC = "sync.last_synced_at";
+/** Push-then-pull rounds per sync; a round only follows one in which a conflict became a new change. */
+const MAX_ROUNDS = 5;
+
+const ResolutionSchema = z.union([
+  z.object({ resolution: z.literal(ResolutionKind.ServerWins) }),
+  z.object({ resolution: z.literal(ResolutionKind.ClientWins) }),
+  z.object({ resolution: z.literal(ResolutionKind.Manual), merged_data: z.record(z.string(), z.unknown()) }),
+]);
+const ParkedList = z.array(z.object({ change_id: z.string(), conflict: ConflictData, resolution: ResolutionSchema.nullable() }));
+
+interface Counts {
+  pulled: number;
+  pushed: number;
+  conflicts: number;
+  failed: number;
+  pages: number;
+}
+
+/**
+ * Keeps a LocalStore in step with the server (DESIGN §6).
+ *
+ * ```
+ *          sync()
+ *            |
+ *   [register device] (once per store)
+ *            |
+ *   [settle parked conflicts the app has decided]
+ *            |
+ *      +-> [pull page] --410--> cursor = null, full resync (once) --+
+ *      |     | apply page + its cursor in one transaction           |
+ *      +-----+ has_more                                             |
+ *            | <----------------------------------------------------+
+ *   [push batch] markSent -> POST /sync/push (same change_ids on retry)
+ *            | applied  -> completeChange(version)
+ *            | conflict -> resolver -> resolve on server -> local row takes the server state
+ *            |             (or parked for the app, or rebased into a new change if stale)
+ *            | failed   -> discardChange, `rejected`
+ *            | more pending? push next batch
+ *            v
+ *   anything pushed? -> pull again (the device reaches the server's versions) -> push round
+ *            v
+ *          done
+ *
+ *   any call: retryable (network, 5xx, 429) -> back off (exponential, full jitter, Retry-After) -> retry
+ *             401 -> refresh once -> retry (in the ApiClient)
+ *             403 DEVICE_INACTIVE / session ended -> tokens cleared -> `revoked` -> stop
+ * ```
+ */
+export class SyncManager {
+  readonly #api: ApiClient;
+  readonly #store: LocalStore;
+  readonly #tokens: TokenStore;
+  readonly #device: DeviceInfo;
+  readonly #resolver: Resolver;
+  readonly #entityTypes: readonly EntityType[];
+  readonly #pullLimit: number;
+  readonly #pushBatchSize: number;
+  readonly #maxAttempts: number;
+  readonly #baseDelayMs: number;
+  readonly #maxDelayMs: number;
+  readonly #sleep: (ms: number) => Promise<void>;
+  readonly #random: () => number;
+  readonly #now: () => number;
+  readonly #events = new Emitter<SyncEvents>();
+  #running: Promise<SyncSummary> | null = null;
+
+  constructor(options: SyncManagerOptions) {
+    this.#api = options.api;
+    this.#store = options.store;
+    this.#tokens = options.tokens;
+    this.#device = options.device;
+    this.#resolver = options.resolver ?? suggested;
+    this.#entityTypes = options.entityTypes ?? allEntityTypes;
+    this.#pullLimit = options.pullLimit ?? 500;
+    this.#pushBatchSize = options.pushBatchSize ?? 500;
+    this.#maxAttempts = options.maxAttempts ?? 5;
+    this.#baseDelayMs = options.baseDelayMs ?? 500;
+    this.#maxDelayMs = options.maxDelayMs ?? 30_000;
+    this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.#random = options.random ?? Math.random;
+    this.#now = options.now ?? Date.now;
+  }
+
+  get deviceId(): string {
+    return this.#device.device_id;
+  }
+
+  on<K extends keyof SyncEvents>(name: K, listener: (payload: SyncEvents[K]) => void): () => void {
+    return this.#events.on(name, listener);
+  }
+
+  /** One full sync. Calls made while one runs share it. */
+  sync(): Promise<SyncSummary> {
+    this.#running ??= this.#run().finally(() => {
+      this.#running = null;
+    });
+    return this.#running;
+  }
+
+  /** The source's offline check: the stored access token's `exp` is still ahead (not verified; no revocation check). */
+  async isAuthenticatedOffline(): Promise<boolean> {
+    return isAuthenticatedOffline(await this.#tokens.load(), this.#now());
+  }
+
+  async lastSyncedAt(): Promise<string | null> {
+    return this.#store.getMeta(META_LAST_SYNC);
+  }
+
+  /** Conflicts the resolver left for later, oldest first. */
+  async parkedConflicts(): Promise<ParkedConflict[]> {
+    const text = await this.#store.getMeta(META_PARKED);
+    if (text === null) return [];
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (error) {
+      throw new LocalStoreError(LocalStoreErrorCode.CorruptData, "The parked conflicts are not readable", { cause: error });
+    }
+    const parsed = ParkedList.safeParse(value);
+    if (!parsed.success) throw new LocalStoreError(LocalStoreErrorCode.CorruptData, "The parked conflicts are not readable", { cause: parsed.error });
+    return parsed.data;
+  }
+
+  /**
+   * Settles a parked conflict by a strategy or an explicit resolution. The decision is kept
+   * locally first, then sent; if the server cannot be reached it is sent by the next sync
+   * (`sent: false`). Other errors are thrown.
+   */
+  async resolveParked(conflictId: string, how: ResolutionPolicy | Resolution): Promise<{ resolution: Resolution; sent: boolean }> {
+    const parked = (await this.parkedConflicts()).find((entry) => entry.conflict.conflict_id === conflictId);
+    if (!parked) throw new LocalStoreError(LocalStoreErrorCode.ChangeNotFound, `No parked conflict ${conflictId}`);
+    let resolution: Resolution;
+    if (typeof how === "string") {
+      const local = await this.#localState(parked.conflict);
+      const chosen = await resolverFor(how)({ conflict: parked.conflict, local });
+      resolution = chosen ?? { resolution: ResolutionKind.ServerWins };
+    } else {
+      resolution = how;
+    }
+    await this.#writeParked((list) => list.map((entry) => (entry.change_id === parked.change_id ? { ...entry, resolution } : entry)));
+    try {
+      await this.#applyResolution(parked.change_id, parked.conflict, resolution, new Set());
+      return { resolution, sent: true };
+    } catch (error) {
+      if (isApiError(error) && error.retryable) return { resolution, sent: false };
+      throw error;
+    }
+  }
+
+  async #run(): Promise<SyncSummary> {
+    this.#events.emit("start", { at: new Date(this.#now()).toISOString() });
+    const counts: Counts = { pulled: 0, pushed: 0, conflicts: 0, failed: 0, pages: 0 };
+    try {
+      await this.#ensureRegistered(counts);
+      await this.#settleDecidedConflicts();
+      await this.#pullAll(counts);
+      for (let round = 0; round < MAX_ROUNDS; round++) {
+        const nextRound = new Set<string>();
+        const sent = await this.#pushAll(counts, nextRound);
+        if (sent === 0) break;
+        await this.#pullAll(counts);
+        if (nextRound.size === 0) break;
+      }
+      await this.#store.setMeta(META_LAST_SYNC, new Date(this.#now()).toISOString());
+      const summary = summaryOf(counts);
+      this.#events.emit("done", summary);
+      return summary;
+    } catch (error) {
+      if (error instanceof ApiError && error.revoked) {
+        await this.#store.setMeta(META_DEVICE, null);
+        this.#events.emit("revoked", { reason: error.code === "DEVICE_INACTIVE" ? "device_inactive" : "session_ended" });
+      }
+      this.#events.emit("error", { error });
+      throw error;
+    }
+  }
+
+  async #ensureRegistered(counts: Counts): Promise<void> {
+    if ((await this.#store.getMeta(META_DEVICE)) === this.#device.device_id) return;
+    this.#progress("register", counts);
+    await this.#withRetry(() => this.#api.registerDevice(this.#device));
+    await this.#store.setMeta(META_DEVICE, this.#device.device_id);
+  }
+
+  async #pullAll(counts: Counts): Promise<void> {
+    let cursor = await this.#store.getCursor();
+    // Set during a full resync after 410: rows the server no longer has must go.
+    let seen: Map<EntityType, Set<string>> | null = null;
+    for (;;) {
+      let page;
+      try {
+        const since = cursor;
+        page = await this.#withRetry(() =>
+          this.#api.pull({ device_id: this.#device.device_id, entity_types: [...this.#entityTypes], since, limit: this.#pullLimit }),
+        );
+      } catch (error) {
+        if (seen === null && cursor !== null && isApiError(error, "SYNC_RESET_REQUIRED")) {
+          await this.#store.setCursor(null);
+          cursor = null;
+          seen = new Map();
+          this.#events.emit("reset", {});
+          continue;
+        }
+        throw error;
+      }
+      const changes = page.changes.filter((change) => this.#wanted(change.entity_type));
+      const result = await this.#store.applyServerChanges(changes, page.sync_token);
+      if (seen) {
+        for (const change of changes) {
+          if (!isEntityType(change.entity_type)) continue;
+          let ids = seen.get(change.entity_type);
+          if (!ids) seen.set(change.entity_type, (ids = new Set()));
+          ids.add(change.entity_id);
+        }
+      }
+      counts.pulled += result.applied + result.rebased;
+      counts.pages += 1;
+      this.#progress("pull", counts);
+      cursor = page.sync_token;
+      if (!page.has_more) break;
+    }
+    if (seen) await this.#dropRowsGoneFromServer(seen);
+  }
+
+  #wanted(type: string): type is EntityType {
+    return isEntityType(type) && this.#entityTypes.includes(type);
+  }
+
+  /** After a full resync (live rows only), synced rows the server did not send were deleted there. */
+  async #dropRowsGoneFromServer(seen: ReadonlyMap<EntityType, ReadonlySet<string>>): Promise<void> {
+    for (const type of this.#entityTypes) {
+      const ids = seen.get(type);
+      for (const row of await this.#store.list(type, { includeDeleted: true })) {
+        if (row.pending || row.version === 0 || ids?.has(row.id) === true) continue;
+        await this.#store.acceptServerState(type, row.id, null);
+      }
+    }
+  }
+
+  /** Pushes every pending change not parked; returns how many were sent. */
+  async #pushAll(counts: Counts, nextRound: Set<string>): Promise<number> {
+    let sent = 0;
+    const attempted = new Set<string>();
+    for (;;) {
+      const parked = new Set((await this.#parkedConflictsOrEmpty()).map((entry) => entry.change_id));
+      const limit = this.#pushBatchSize + parked.size + attempted.size + nextRound.size;
+      const batch = (await this.#store.pendingChanges(limit))
+        .filter((change) => !parked.has(change.change_id) && !attempted.has(change.change_id) && !nextRound.has(change.change_id))
+        .slice(0, this.#pushBatchSize);
+      if (batch.length === 0) return sent;
+      for (const change of batch) attempted.add(change.change_id);
+      await this.#pushBatch(batch, counts, nextRound);
+      sent += batch.length;
+      this.#progress("push", counts);
+    }
+  }
+
+  async #pushBatch(batch: readonly PendingChange[], counts: Counts, nextRound: Set<string>): Promise<void> {
+    // Frozen from here on: a retry, now or in a later sync, sends exactly these changes under these ids.
+    await this.#store.markSent(batch.map((change) => change.change_id));
+    let response;
+    try {
+      response = await this.#withRetry(() =>
+        this.#api.push({
+          device_id: this.#device.device_id,
+          changes: batch.map((change) => ({
+            change_id: change.change_id,
+            entity_type: change.entity_type,
+            entity_id: change.entity_id,
+            operation: change.operation,
+            data: { ...change.data },
+            version: change.version,
+            modified_at: change.modified_at,
+            modified_by_device_id: this.#device.device_id,
+          })),
+        }),
+      );
+    } catch (error) {
+      if (error instanceof ApiError) {
+        for (const change of batch) await this.#store.recordFailure(change.change_id, { code: error.code, detail: error.message });
+      }
+      throw error;
+    }
+    const results = response.results;
+    if (!results || results.length !== batch.length) {
+      throw new ApiError("The server's push answer does not say what became of each change", {
+        code: "INVALID_RESPONSE",
+        status: 200,
+        retryable: false,
+      });
+    }
+    for (const [index, change] of batch.entries()) {
+      const result = results.find((r) => r.change_id === change.change_id) ?? results[index];
+      if (!result) continue;
+      switch (result.status) {
+        case "applied": {
+          if (result.version === undefined) throw new ApiError("The server applied a change without saying its version", { code: "INVALID_RESPONSE", status: 200, retryable: false });
+          await this.#store.completeChange(change.change_id, { version: result.version });
+          counts.pushed += 1;
+          break;
+        }
+        case "conflict": {
+          const conflict = response.conflicts.find((c) => c.conflict_id === result.conflict_id);
+          if (!conflict) throw new ApiError("The server reported a conflict without describing it", { code: "INVALID_RESPONSE", status: 200, retryable: false });
+          counts.conflicts += 1;
+          await this.#handleConflict(change, conflict, nextRound);
+          break;
+        }
+        case "failed": {
+          const detail = result.error?.detail;
+          const error: ChangeError = {
+            code: result.error?.code ?? "FAILED",
+            detail: typeof detail === "string" ? detail : (detail ?? []).map((i) => `${i.loc.join(".")}: ${i.msg}`).join("; "),
+          };
+          await this.#store.discardChange(change.change_id);
+          counts.failed += 1;
+          this.#events.emit("rejected", { change, error });
+          break;
+        }
+      }
+    }
+  }
+
+  async #handleConflict(change: PendingChange, conflict: ConflictData, nextRound: Set<string>): Promise<void> {
+    const local = await this.#localState(conflict);
+    const resolution = await this.#resolver({ conflict, local });
+    this.#events.emit("conflict", { conflict, resolution });
+    if (resolution === null) {
+      await this.#writeParked((list) => [...list.filter((e) => e.change_id !== change.change_id), { change_id: change.change_id, conflict, resolution: null }]);
+      return;
+    }
+    await this.#applyResolution(change.change_id, conflict, resolution, nextRound);
+  }
+
+  /**
+   * Sends the resolution, then makes the local row the server's state as of the conflict (or
+   * newer, if a pull has seen newer); the pull that follows brings the resolved version. If the
+   * row moved on since the conflict, the decision is redone on the newest state as a new change.
+   */
+  async #applyResolution(changeId: string, conflict: ConflictData, resolution: Resolution, nextRound: Set<string>): Promise<void> {
+    const type = conflict.entity_type;
+    if (!isEntityType(type)) throw new LocalStoreError(LocalStoreErrorCode.UnknownEntityType, `Unknown entity type '${type}'`);
+    const id = conflict.entity_id;
+    try {
+      await this.#withRetry(() => this.#api.resolveConflict(conflict.conflict_id, resolution));
+    } catch (error) {
+      if (isApiError(error, "CONFLICT_STALE") && resolution.resolution !== ResolutionKind.ServerWins) {
+        const local = await this.#store.syncState(type, id);
+        const server = newestServerState(conflict, local, this.#now());
+        const resolved = resolution.resolution === ResolutionKind.Manual ? { data: resolution.merged_data, deleted: false } : undefined;
+        const change = await this.#store.rebaseOnServer(type, id, server, resolved);
+        if (change) nextRound.add(change.change_id);
+        await this.#unpark(changeId);
+        return;
+      }
+      // Already resolved (by an admin, another try) or stale for server_wins: the server's row stands.
+      if (!isApiError(error, "CONFLICT_STALE") && !isApiError(error, "CONFLICT_ALREADY_RESOLVED")) throw error;
+    }
+    const local = await this.#store.syncState(type, id);
+    await this.#store.acceptServerState(type, id, newestServerState(conflict, local, this.#now()));
+    await this.#unpark(changeId);
+  }
+
+  async #settleDecidedConflicts(): Promise<void> {
+    for (const entry of await this.#parkedConflictsOrEmpty()) {
+      if (entry.resolution) await this.#applyResolution(entry.change_id, entry.conflict, entry.resolution, new Set());
+    }
+  }
+
+  async #localState(conflict: ConflictData): Promise<RowSyncState | null> {
+    return isEntityType(conflict.entity_type) ? this.#store.syncState(conflict.entity_type, conflict.entity_id) : null;
+  }
+
+  async #parkedConflictsOrEmpty(): Promise<ParkedConflict[]> {
+    return this.parkedConflicts();
+  }
+
+  async #writeParked(update: (list: ParkedConflict[]) => ParkedConflict[]): Promise<void> {
+    const next = update(await this.parkedConflicts());
+    await this.#store.setMeta(META_PARKED, next.length === 0 ? null : JSON.stringify(next));
+  }
+
+  async #unpark(changeId: string): Promise<void> {
+    await this.#writeParked((list) => list.filter((entry) => entry.change_id !== changeId));
+  }
+
+  /** Exponential backoff with full jitter, never sooner than the server's `Retry-After`. */
+  async #withRetry<T>(call: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await call();
+      } catch (error) {
+        if (!(error instanceof ApiError) || !error.retryable || attempt >= this.#maxAttempts) throw error;
+        const cap = Math.min(this.#maxDelayMs, this.#baseDelayMs * 2 ** (attempt - 1));
+        const delayMs = Math.max(error.retryAfterMs ?? 0, Math.floor(this.#random() * cap));
+        this.#events.emit("retry", { attempt, delayMs, error });
+        await this.#sleep(delayMs);
+      }
+    }
+  }
+
+  #progress(phase: SyncPhase, counts: Counts): void {
+    this.#events.emit("progress", { phase, pages: counts.pages, ...summaryOf(counts) });
+  }
+}
+
+function summaryOf(counts: Counts): SyncSummary {
+  return { pulled: counts.pulled, pushed: counts.pushed, conflicts: counts.conflicts, failed: counts.failed };
+}
+
+/** The server's row as the conflict describes it, unless a pull has since shown a newer one. */
+function newestServerState(conflict: ConflictData, local: RowSyncState | null, now: number): ServerState {
+  const deleted = conflict.conflict_type === ConflictType.UpdateOnDeleted;
+  const at = conflict.server_modified_at;
+  const fromConflict: ServerState = {
+    version: conflict.server_version,
+    data: conflict.server_data,
+    deleted_at: deleted ? (at ?? new Date(now).toISOString()) : null,
+    updated_at: at,
+  };
+  const candidates = [fromConflict, local?.server, local?.base].filter((s): s is ServerState => s != null);
+  return candidates.reduce((best, s) => (s.version > best.version ? s : best), fromConflict);
+}
