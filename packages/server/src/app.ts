@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { AppError, openApiDocument } from "@repensar/contracts";
 import { createDatabase, type DatabaseHandle } from "@repensar/db";
+import { ensureFirstAdmin } from "./auth/accounts";
 import { registerAuthRoutes } from "./auth/routes";
 import type { Config } from "./config";
 import type { ServerContext } from "./context";
@@ -44,6 +45,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const kv = options.kv ?? (config.redisUrl ? createRedisStore(config.redisUrl, config.redisKeyPrefix) : createMemoryStore());
   const keys = options.keys ?? (await loadSigningKeys(config));
   const context: ServerContext = { config, database, kv, keys, log, now: options.now ?? (() => new Date()) };
+  await ensureFirstAdmin(context);
 
   const router = new Router();
   registerHealthRoutes(router, context);

@@ -10,7 +10,9 @@ import type { AccessClaims } from "./tokens";
  * while the cache is known to be complete. A marker key says so: it is written after the cache
  * was filled from PostgreSQL, and is absent after Redis lost its data. Without the marker, or
  * when the store fails, checks read PostgreSQL. A revocation whose cache write fails removes the
- * marker as soon as the store answers again, so no instance trusts a cache that missed it.
+ * marker as soon as the store answers again, so no instance trusts a cache that missed it; and
+ * the marker expires now and then anyway, so even an instance that died before it could remove
+ * it leaves a stale cache for a bounded time only.
  *
  *   check ─► store answers and marker present ─► cache entries decide
  *         └► otherwise ─────────────────────────► PostgreSQL decides (and the cache is refilled)
@@ -20,6 +22,8 @@ import type { AccessClaims } from "./tokens";
 const STORE_BACKOFF_MS = 5_000;
 /** Tokens issued before a device or family revocation can outlive it by at most their TTL plus skew. */
 const MARGIN_MS = 60_000;
+/** The cache is refilled from PostgreSQL at least this often. */
+const COMPLETE_TTL_MS = 10 * 60_000;
 
 const keyOf = {
   complete: (epoch: string) => `revocation:complete:${epoch}`,
@@ -138,7 +142,7 @@ async function refill(ctx: ServerContext): Promise<void> {
   for (const f of families) {
     if (f.revokedAt) await ctx.kv.set(keyOf.family(f.id), "1", lingerMs(ctx, f.revokedAt, now));
   }
-  await ctx.kv.set(keyOf.complete(ctx.database.epoch), String(now));
+  await ctx.kv.set(keyOf.complete(ctx.database.epoch), String(now), COMPLETE_TTL_MS);
 }
 
 /** How long a device or family revocation must stay cached: until every token issued before it has expired. */
@@ -152,6 +156,10 @@ function lingerMs(ctx: ServerContext, revokedAt: Date, now: number): number {
  * PostgreSQL (and refills) instead of trusting a cache that missed this revocation.
  */
 async function cacheRevocation(ctx: ServerContext, key: string, value: string, ttlMs: number): Promise<void> {
+  if (Date.now() < stateOf(ctx).storeDownUntil) {
+    invalidateCacheEventually(ctx);
+    return;
+  }
   try {
     await ctx.kv.set(key, value, Math.max(1, ttlMs));
   } catch (error) {
@@ -163,8 +171,10 @@ async function cacheRevocation(ctx: ServerContext, key: string, value: string, t
 function invalidateCacheEventually(ctx: ServerContext): void {
   const state = stateOf(ctx);
   if (state.invalidation) return;
+  // Past the marker's own lifetime there is nothing left to remove.
+  const giveUpAt = Date.now() + COMPLETE_TTL_MS;
   const attempt = async (): Promise<void> => {
-    for (;;) {
+    while (Date.now() < giveUpAt) {
       try {
         await ctx.kv.del(keyOf.complete(ctx.database.epoch));
         return;
