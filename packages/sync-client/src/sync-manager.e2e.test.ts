@@ -1,0 +1,294 @@
+import { randomUUID } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { entityTypes, type EntityType } from "@repensar/contracts";
+import { startTestServer, type TestServer } from "@repensar/server/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createApiClient, type ApiClient } from "./api/client";
+import type { LocalStore } from "./local-store";
+import { clientWins, callback, lastWriteWins, merge, serverWins, type Resolver } from "./resolvers";
+import { createMemoryStore } from "./stores/memory";
+import { createSqliteStore } from "./stores/sqlite";
+import { SyncManager, type SyncEvents } from "./sync-manager";
+import { createMemoryTokenStore, type TokenStore } from "./tokens/token-store";
+import { uuidv7 } from "./id";
+
+const PASSWORD = "correct horse battery";
+
+let server: TestServer;
+let dir: string;
+
+beforeAll(async () => {
+  server = await startTestServer();
+  dir = mkdtempSync(join(tmpdir(), "sync-e2e-"));
+}, 60_000);
+
+afterAll(async () => {
+  await server.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+interface Device {
+  id: string;
+  store: LocalStore;
+  tokens: TokenStore;
+  api: ApiClient;
+  manager: SyncManager;
+  events: { [K in keyof SyncEvents]?: SyncEvents[K][] };
+}
+
+interface DeviceOptions {
+  resolver?: Resolver;
+  fetch?: typeof fetch;
+  sqlite?: boolean;
+  pullLimit?: number;
+}
+
+async function newUser(): Promise<string> {
+  const email = `u-${randomUUID()}@example.org`;
+  const api = createApiClient({ baseUrl: server.url, tokens: createMemoryTokenStore() });
+  await api.register({ email, password: PASSWORD, name: "Tester" });
+  return email;
+}
+
+/** A device signed in as `email` with its own store, bound to its own device id. */
+async function newDevice(email: string, options: DeviceOptions = {}): Promise<Device> {
+  const id = randomUUID();
+  const tokens = createMemoryTokenStore();
+  const api = createApiClient({ baseUrl: server.url, tokens, ...(options.fetch ? { fetch: options.fetch } : {}) });
+  await api.login({ email, password: PASSWORD, device_id: id });
+  const store = options.sqlite ? createSqliteStore(join(dir, `${id}.db`)) : createMemoryStore();
+  const manager = new SyncManager({
+    api,
+    store,
+    tokens,
+    device: { device_id: id, device_name: `device ${id.slice(0, 4)}`, device_type: "desktop", platform: "linux" },
+    resolver: options.resolver ?? serverWins,
+    sleep: async () => {},
+    ...(options.pullLimit ? { pullLimit: options.pullLimit } : {}),
+  });
+  const events: Device["events"] = {};
+  for (const name of ["start", "progress", "conflict", "rejected", "retry", "reset", "revoked", "done", "error"] as const) {
+    manager.on(name, (payload) => {
+      (events[name] ??= [] as never[]).push(payload as never);
+    });
+  }
+  return { id, store, tokens, api, manager, events };
+}
+
+type Snapshot = Record<string, { data: Record<string, unknown>; version: number; deleted: boolean }>;
+
+async function snapshot(store: LocalStore, types: readonly EntityType[] = entityTypes): Promise<Snapshot> {
+  const out: Snapshot = {};
+  for (const type of types) {
+    for (const row of await store.list(type)) {
+      expect(row.pending, `${type} ${row.id} still pending`).toBe(false);
+      out[`${type}/${row.id}`] = { data: row.data, version: row.version, deleted: row.deleted_at !== null };
+    }
+  }
+  return out;
+}
+
+/** What the server holds, as a device that has never synced sees it after a full sync. */
+async function serverSnapshot(email: string): Promise<Snapshot> {
+  const fresh = await newDevice(email);
+  await fresh.manager.sync();
+  return snapshot(fresh.store);
+}
+
+async function expectConverged(email: string, ...devices: Device[]): Promise<Snapshot> {
+  const truth = await serverSnapshot(email);
+  for (const device of devices) expect(await snapshot(device.store)).toEqual(truth);
+  return truth;
+}
+
+describe("SyncManager against the real server", () => {
+  it("two devices that edited offline converge, whichever syncs first", async () => {
+    for (const order of ["a-first", "b-first"] as const) {
+      const email = await newUser();
+      const a = await newDevice(email, { sqlite: true });
+      const b = await newDevice(email);
+      const shared = await a.store.create("project", { name: "Shared" });
+      await a.manager.sync();
+      await b.manager.sync();
+
+      // Offline on both: different rows, and different fields of the shared row.
+      await a.store.create("volunteer", { name: "Ana" });
+      await a.store.update("project", shared.id, { description: "from A" });
+      await b.store.create("task", { title: "Paint", project_id: shared.id });
+      await b.store.update("project", shared.id, { location: "Lisbon" });
+
+      const [first, second] = order === "a-first" ? [a, b] : [b, a];
+      await first.manager.sync();
+      await second.manager.sync();
+      await first.manager.sync();
+
+      const truth = await expectConverged(email, a, b);
+      expect(Object.keys(truth)).toHaveLength(3);
+    }
+  }, 60_000);
+
+  describe("a concurrent edit surfaces a conflict, and each strategy leaves both devices and the server equal", () => {
+    const cases: { name: string; resolver: Resolver; bEdit: Record<string, unknown>; expectName: string; expect?: Record<string, unknown> }[] = [
+      { name: "server_wins", resolver: serverWins, bEdit: { name: "B" }, expectName: "A" },
+      { name: "client_wins", resolver: clientWins, bEdit: { name: "B" }, expectName: "B" },
+      { name: "last_write_wins", resolver: lastWriteWins, bEdit: { name: "B" }, expectName: "B" },
+      { name: "merge", resolver: merge, bEdit: { phone: "555-0100" }, expectName: "A", expect: { email: "a@example.org", phone: "555-0100" } },
+      {
+        name: "an app callback",
+        resolver: callback(({ conflict }) => ({ resolution: "manual", merged_data: { ...conflict.server_data, name: "A and B" } })),
+        bEdit: { name: "B" },
+        expectName: "A and B",
+      },
+    ];
+    for (const c of cases) {
+      it(c.name, async () => {
+        const email = await newUser();
+        const a = await newDevice(email);
+        const b = await newDevice(email, { resolver: c.resolver });
+        const row = await a.store.create("volunteer", { name: "Original" });
+        await a.manager.sync();
+        await b.manager.sync();
+
+        await a.store.update("volunteer", row.id, { name: "A", email: "a@example.org" });
+        await a.manager.sync();
+        await b.store.update("volunteer", row.id, c.bEdit); // made after A's push: the later write
+        const summary = await b.manager.sync();
+        expect(summary.conflicts).toBe(1);
+        expect(b.events.conflict?.[0]?.conflict.conflict_type).toBe("version_mismatch");
+        await a.manager.sync();
+
+        const truth = await expectConverged(email, a, b);
+        const data = truth[`volunteer/${row.id}`]?.data;
+        expect(data?.["name"]).toBe(c.expectName);
+        if (c.expect) expect(data).toMatchObject(c.expect);
+        expect(await b.manager.parkedConflicts()).toEqual([]);
+      }, 60_000);
+    }
+  });
+
+  it("delete against edit converges both ways", async () => {
+    // One device deletes, the other edits; the editor's resolver decides.
+    for (const [editorWins, resolver] of [
+      [false, serverWins],
+      [true, clientWins],
+    ] as const) {
+      const email = await newUser();
+      const deleter = await newDevice(email);
+      const editor = await newDevice(email, { resolver });
+      const row = await deleter.store.create("project", { name: "Doomed" });
+      await deleter.manager.sync();
+      await editor.manager.sync();
+      await deleter.store.delete("project", row.id);
+      await editor.store.update("project", row.id, { name: "Saved?" });
+      await deleter.manager.sync();
+      expect((await editor.manager.sync()).conflicts).toBe(1);
+      expect(editor.events.conflict?.[0]?.conflict.conflict_type).toBe("update_on_deleted");
+      await deleter.manager.sync();
+      const truth = await expectConverged(email, deleter, editor);
+      expect(truth[`project/${row.id}`]?.data["name"]).toBe(editorWins ? "Saved?" : undefined);
+    }
+
+    // The other way round: the edit reaches the server first, then the delete.
+    for (const [deleterWins, resolver] of [
+      [false, serverWins],
+      [true, clientWins],
+    ] as const) {
+      const email = await newUser();
+      const editor = await newDevice(email);
+      const deleter = await newDevice(email, { resolver });
+      const row = await editor.store.create("project", { name: "Contested" });
+      await editor.manager.sync();
+      await deleter.manager.sync();
+      await editor.store.update("project", row.id, { name: "Edited" });
+      await deleter.store.delete("project", row.id);
+      await editor.manager.sync();
+      expect((await deleter.manager.sync()).conflicts).toBe(1);
+      expect(deleter.events.conflict?.[0]?.conflict.conflict_type).toBe("delete_on_modified");
+      await editor.manager.sync();
+      const truth = await expectConverged(email, deleter, editor);
+      expect(truth[`project/${row.id}`]?.data["name"]).toBe(deleterWins ? undefined : "Edited");
+    }
+  }, 90_000);
+
+  it("retries a push whose response was lost after the server committed it, without duplicates", async () => {
+    const email = await newUser();
+    let dropped = 0;
+    const lossy: typeof fetch = async (input, init) => {
+      const response = await fetch(input, init);
+      if (String(input).endsWith("/sync/push") && dropped === 0) {
+        dropped += 1;
+        await response.body?.cancel();
+        throw new TypeError("socket hang up");
+      }
+      return response;
+    };
+    const a = await newDevice(email, { fetch: lossy });
+    const row = await a.store.create("volunteer", { name: "Once" });
+    await a.store.create("volunteer", { name: "Twice?" });
+    await a.manager.sync();
+    expect(dropped).toBe(1);
+    expect(a.events.retry).toHaveLength(1);
+
+    await a.store.update("volunteer", row.id, { notes: "after the retry" });
+    const summary = await a.manager.sync();
+    expect(summary).toMatchObject({ pushed: 1, conflicts: 0, failed: 0 });
+    const truth = await expectConverged(email, a);
+    expect(Object.values(truth).map((r) => r.data["name"]).sort()).toEqual(["Once", "Twice?"]);
+    expect(truth[`volunteer/${row.id}`]?.version).toBe(2);
+  }, 60_000);
+
+  it("a revoked device stops, clears its tokens and says so", async () => {
+    const email = await newUser();
+    const lost = await newDevice(email);
+    const other = await newDevice(email);
+    await lost.manager.sync();
+    await other.manager.sync();
+    await lost.store.create("volunteer", { name: "Unsent" });
+
+    await other.api.revokeDevice(lost.id);
+    await expect(lost.manager.sync()).rejects.toMatchObject({ revoked: true });
+    expect(await lost.tokens.load()).toBeNull();
+    expect(lost.events.revoked).toHaveLength(1);
+    expect(await lost.manager.isAuthenticatedOffline()).toBe(false);
+    // The unsent work is kept for whoever signs in next.
+    expect(await lost.store.pendingCount()).toBe(1);
+  }, 60_000);
+
+  it("refreshes an access token the server refuses, once, and carries on", async () => {
+    const email = await newUser();
+    const a = await newDevice(email);
+    const before = await a.tokens.load();
+    if (!before) throw new Error("no tokens after login");
+    await a.tokens.save({ ...before, access_token: `${before.access_token.slice(0, -4)}AAAA` });
+    await a.store.create("volunteer", { name: "Refreshed" });
+    expect(await a.manager.sync()).toMatchObject({ pushed: 1 });
+    const after = await a.tokens.load();
+    expect(after?.refresh_token).not.toBe(before.refresh_token);
+    expect(await a.manager.isAuthenticatedOffline()).toBe(true);
+  }, 60_000);
+
+  it("an initial sync of 10,000 rows arrives complete", async () => {
+    const email = await newUser();
+    const seeder = await newDevice(email);
+    await seeder.manager.sync(); // registers the device
+    const ids: string[] = [];
+    for (let batch = 0; batch < 10; batch++) {
+      const changes = Array.from({ length: 1000 }, (_, i) => {
+        const id = uuidv7();
+        ids.push(id);
+        return { change_id: randomUUID(), entity_type: "volunteer", entity_id: id, operation: "CREATE" as const, data: { name: `V ${batch * 1000 + i}` }, version: 0 };
+      });
+      const answer = await seeder.api.push({ device_id: seeder.id, changes });
+      expect(answer.applied).toBe(1000);
+    }
+
+    const fresh = await newDevice(email, { pullLimit: 1000 });
+    const summary = await fresh.manager.sync();
+    expect(summary.pulled).toBe(10_000);
+    const rows = await fresh.store.list("volunteer");
+    expect(rows.map((r) => r.id).sort()).toEqual([...ids].sort());
+    expect(new Set(rows.map((r) => r.data["name"])).size).toBe(10_000);
+  }, 180_000);
+});
