@@ -26,6 +26,7 @@ export async function pullAll(actor: SyncActor, options: { limit?: number; since
   const changes: EntityChange[] = [];
   let since = options.since ?? null;
   let pages = 0;
+  await actor.settle();
   for (;;) {
     const page = await actor.call<PullResponse>("/sync/pull", {
       device_id: actor.deviceId,
@@ -438,7 +439,10 @@ export function syncSuite(name: string): void {
     it("says a device needs sync exactly when it is behind, never synced, or has open conflicts", async () => {
       const a = await createActor(server);
       const b = await createActor(server, { orgId: a.orgId });
-      const status = async () => (await (await b.get(`/sync/status?device_id=${b.deviceId}`)).json()) as SyncStatusResponse;
+      const status = async () => {
+        await b.settle();
+        return (await (await b.get(`/sync/status?device_id=${b.deviceId}`)).json()) as SyncStatusResponse;
+      };
       expect((await status()).needs_sync).toBe(true); // never synced
       await pullAll(b);
       const synced = await status();

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Role } from "@repensar/contracts";
-import { schema } from "@repensar/db";
+import { schema, type DatabaseHandle } from "@repensar/db";
+import { sql } from "drizzle-orm";
 import { issueAccessToken } from "../auth/tokens";
 import type { TestServer } from "../testing/harness";
 
@@ -14,6 +15,8 @@ export interface SyncActor {
   headers: Record<string, string>;
   post(path: string, body: unknown, init?: RequestInit): Promise<Response>;
   get(path: string): Promise<Response>;
+  /** Waits until the rows written so far are settled (see `settle`). */
+  settle(): Promise<void>;
   /** POST and parse, failing loudly on an unexpected status. */
   call<T = Record<string, unknown>>(path: string, body: unknown, status?: number): Promise<T>;
 }
@@ -50,6 +53,7 @@ export async function createActor(server: TestServer, options: { orgId?: string;
     headers,
     post,
     get: (path) => server.fetch(path, { headers }),
+    settle: () => settle(ctx.database),
     call: async <T,>(path: string, body: unknown, status = 200): Promise<T> => {
       const res = await post(path, body);
       const text = await res.text();
@@ -57,4 +61,22 @@ export async function createActor(server: TestServer, options: { orgId?: string;
       return JSON.parse(text) as T;
     },
   };
+}
+
+/**
+ * Waits until every transaction that began before this call has finished anywhere in the cluster.
+ * A pull hands out only rows below its snapshot's xmin, and a shared PostgreSQL may be running
+ * someone else's long transaction; tests that expect a change to be pullable wait for it first.
+ */
+export async function settle(database: DatabaseHandle): Promise<void> {
+  const [mark] = await database.rows<{ xid: string }>(sql`select pg_current_xact_id()::text as xid`);
+  if (!mark) throw new Error("no transaction id");
+  for (let attempt = 0; attempt < 1200; attempt++) {
+    const [check] = await database.rows<{ settled: boolean }>(
+      sql`select pg_snapshot_xmin(pg_current_snapshot()) > ${mark.xid}::xid8 as settled`,
+    );
+    if (check?.settled) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error("older transactions did not finish within a minute");
 }
