@@ -13,8 +13,8 @@ const pgSetup = fileURLToPath(new URL("./pg-setup.ts", import.meta.url));
  */
 export function repensarVitest(overrides = {}) {
   const shared = {
-    testTimeout: 30_000,
-    hookTimeout: 60_000,
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
     // Two cores: keep the worker count low so PGlite instances do not starve each other.
     maxWorkers: 2,
     fileParallelism: overrides.fileParallelism ?? true,
