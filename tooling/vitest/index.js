@@ -40,6 +40,9 @@ export function repensarVitest(overrides = {}) {
                 test: {
                   ...shared,
                   name: "pg",
+                  // One file at a time: PostgreSQL's snapshot xmin is cluster-wide, so a file whose
+                  // writers hold transactions open would delay what another file's pulls can see.
+                  fileParallelism: false,
                   include: roots.map((r) => `${r}/**/*.pg.test.ts`),
                   setupFiles: [pgSetup],
                 },
