@@ -21,6 +21,8 @@ export { createApiClient, type ApiClient, type ApiClientOptions, type RevokedRea
 export { ApiError, ClientErrorCode, isApiError } from "./api/errors";
 export {
   SyncManager,
+  readLastSyncedAt,
+  readParkedConflicts,
   type DeviceInfo,
   type ParkedConflict,
   type SyncEvents,

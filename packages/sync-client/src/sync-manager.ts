@@ -194,23 +194,13 @@ export class SyncManager {
     return isAuthenticatedOffline(await this.#tokens.load(), this.#now());
   }
 
-  async lastSyncedAt(): Promise<string | null> {
-    return this.#store.getMeta(META_LAST_SYNC);
+  lastSyncedAt(): Promise<string | null> {
+    return readLastSyncedAt(this.#store);
   }
 
   /** Conflicts the resolver left for later, oldest first. */
-  async parkedConflicts(): Promise<ParkedConflict[]> {
-    const text = await this.#store.getMeta(META_PARKED);
-    if (text === null) return [];
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch (error) {
-      throw new LocalStoreError(LocalStoreErrorCode.CorruptData, "The parked conflicts are not readable", { cause: error });
-    }
-    const parsed = ParkedList.safeParse(value);
-    if (!parsed.success) throw new LocalStoreError(LocalStoreErrorCode.CorruptData, "The parked conflicts are not readable", { cause: parsed.error });
-    return parsed.data;
+  parkedConflicts(): Promise<ParkedConflict[]> {
+    return readParkedConflicts(this.#store);
   }
 
   /**
@@ -494,6 +484,26 @@ export class SyncManager {
   #progress(phase: SyncPhase, counts: Counts): void {
     this.#events.emit("progress", { phase, pages: counts.pages, ...summaryOf(counts) });
   }
+}
+
+/** Conflicts a resolver left for later in this store; readable with no server (and no SyncManager). */
+export async function readParkedConflicts(store: LocalStore): Promise<ParkedConflict[]> {
+  const text = await store.getMeta(META_PARKED);
+  if (text === null) return [];
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new LocalStoreError(LocalStoreErrorCode.CorruptData, "The parked conflicts are not readable", { cause: error });
+  }
+  const parsed = ParkedList.safeParse(value);
+  if (!parsed.success) throw new LocalStoreError(LocalStoreErrorCode.CorruptData, "The parked conflicts are not readable", { cause: parsed.error });
+  return parsed.data;
+}
+
+/** When this store last finished a sync, ISO-8601; null if never. */
+export function readLastSyncedAt(store: LocalStore): Promise<string | null> {
+  return store.getMeta(META_LAST_SYNC);
 }
 
 function summaryOf(counts: Counts): SyncSummary {
