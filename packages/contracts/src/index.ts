@@ -39,7 +39,7 @@ export {
   isSupportedProtocolVersion,
   protocolVersionOf,
 } from "./protocol";
-export { DeviceId, EntityId, MessageResponse, ResponseId, Role, RoleSchema, Timestamp } from "./messages/common";
+export { DeviceId, EntityId, MessageResponse, PlainObject, ResponseId, Role, RoleSchema, Timestamp } from "./messages/common";
 export {
   JsonWebKey,
   JwksResponse,

@@ -1,0 +1,40 @@
+import { ConflictResolutionSchema, ConflictTypeSchema, DeviceId, EntityTypeSchema, PlainObject } from "@repensar/contracts";
+import { z } from "zod";
+import { listConflicts, resolveConflict } from "../../sync/conflicts";
+import { router, userProcedure } from "../init";
+
+export const ConflictFilterInput = z
+  .object({
+    deviceId: DeviceId.optional(),
+    unresolvedOnly: z.boolean().default(true),
+    entityType: EntityTypeSchema.optional(),
+    conflictType: ConflictTypeSchema.optional(),
+    limit: z.number().int().min(1).max(500).default(50),
+    offset: z.number().int().min(0).default(0),
+  })
+  .default({ unresolvedOnly: true, limit: 50, offset: 0 });
+
+export const ResolveInput = z.object({
+  conflictId: z.string().min(1).max(64),
+  resolution: ConflictResolutionSchema,
+  mergedData: PlainObject.nullable().optional(),
+});
+
+/** Conflicts: members their own devices', admins the whole organization's (the services scope them). */
+export const conflictsRouter = router({
+  list: userProcedure.input(ConflictFilterInput).query(({ ctx, input }) =>
+    listConflicts(ctx.ctx, ctx.principal, {
+      device_id: input.deviceId,
+      unresolved_only: input.unresolvedOnly,
+      entity_type: input.entityType,
+      conflict_type: input.conflictType,
+      limit: input.limit,
+      offset: input.offset,
+    }),
+  ),
+  resolve: userProcedure
+    .input(ResolveInput)
+    .mutation(({ ctx, input }) =>
+      resolveConflict(ctx.ctx, ctx.principal, input.conflictId, { resolution: input.resolution, merged_data: input.mergedData ?? null }),
+    ),
+});

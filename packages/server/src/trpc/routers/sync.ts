@@ -1,0 +1,12 @@
+import { DeviceId } from "@repensar/contracts";
+import { z } from "zod";
+import { ActivityQuery, deviceSyncStatuses, syncActivity } from "../../sync/console";
+import { syncStatus } from "../../sync/status";
+import { router, userProcedure } from "../init";
+
+/** Per-device sync status and sync activity over time, for the console's dashboard. */
+export const syncRouter = router({
+  status: userProcedure.input(z.object({ deviceId: DeviceId })).query(({ ctx, input }) => syncStatus(ctx.ctx, ctx.principal, input.deviceId)),
+  statuses: userProcedure.query(({ ctx }) => deviceSyncStatuses(ctx.ctx, ctx.principal)),
+  activity: userProcedure.input(ActivityQuery).query(({ ctx, input }) => syncActivity(ctx.ctx, ctx.principal, input)),
+});
