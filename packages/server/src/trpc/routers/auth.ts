@@ -1,0 +1,46 @@
+import { AppError } from "@repensar/contracts";
+import { z } from "zod";
+import { me, verifyCredentials } from "../../auth/accounts";
+import { AuditEvent, recordAudit } from "../../audit";
+import { blankSessionCookie, createSession, invalidateSession, sessionCookie } from "../../auth/sessions";
+import { publicProcedure, router, userProcedure } from "../init";
+
+export const SignInInput = z.object({ email: z.email().max(320), password: z.string().min(1).max(256) });
+
+export const authRouter = router({
+  /** Signs in with email and password (rate-limited like `POST /auth/login`) and sets the session cookie. */
+  signIn: publicProcedure.input(SignInInput).mutation(async ({ ctx, input }) => {
+    const account = await verifyCredentials(ctx.ctx, input.email, input.password, ctx.clientAddress);
+    const { token, session } = await createSession(ctx.ctx, { userId: account.userId, orgId: account.orgId });
+    ctx.resHeaders.append("set-cookie", sessionCookie(ctx.ctx, token, session.expiresAt));
+    await recordAudit(ctx.ctx.database.db, {
+      eventType: AuditEvent.Login,
+      orgId: account.orgId,
+      userId: account.userId,
+      details: { method: "console" },
+      ipAddress: ctx.clientAddress,
+    });
+    return me(ctx.ctx, account.userId, null);
+  }),
+
+  /** Ends the console session and clears its cookie. */
+  signOut: userProcedure.mutation(async ({ ctx }) => {
+    await invalidateSession(ctx.ctx, ctx.principal.tokenId);
+    ctx.resHeaders.append("set-cookie", blankSessionCookie(ctx.ctx));
+    await recordAudit(ctx.ctx.database.db, {
+      eventType: AuditEvent.Logout,
+      orgId: ctx.principal.orgId,
+      userId: ctx.principal.userId,
+      details: { method: "console" },
+      ipAddress: ctx.clientAddress,
+    });
+    return { message: "Signed out" };
+  }),
+
+  /** The signed-in user, their organization and role. */
+  me: userProcedure.query(async ({ ctx }) => {
+    const answer = await me(ctx.ctx, ctx.principal.userId, null);
+    if (answer.organization.id !== ctx.principal.orgId) throw new AppError("UNAUTHORIZED");
+    return answer;
+  }),
+});
