@@ -121,6 +121,15 @@ export const errorCatalog = {
     message: "The entity has changed since this conflict was recorded; pull and try again",
   },
 
+  /** In an atomic push: the change that met a conflict, so nothing of the batch was applied (a `results[]` code). */
+  CONFLICT: { http: 409, trpc: "CONFLICT", message: "The change conflicts with the server's row" },
+  /** In an atomic push: a valid change left unapplied because another change of the batch could not apply. */
+  ATOMIC_BATCH_ABORTED: {
+    http: 409,
+    trpc: "CONFLICT",
+    message: "Not applied: another change of the atomic batch could not apply",
+  },
+
   // 410
   /** The sync token is older than the tombstone retention or from another database epoch: full sync. */
   SYNC_RESET_REQUIRED: {
