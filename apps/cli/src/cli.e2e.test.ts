@@ -98,6 +98,8 @@ describe("repensar-sync against a running server", () => {
     expect(await ok(homeB, ["login", "--server", server.url, "--email", EMAIL], `${PASSWORD}\n`)).toContain("Signed in");
     expect(await ok(homeB, ["sync"])).toBe("pulled 1, pushed 0, conflicts 0\n");
     expect(await listJson(homeB, "volunteer")).toMatchObject([{ id: anaId, data: { name: "Ana" }, version: 1 }]);
+    const watched = await ok(homeB, ["watch", "--interval", "0.1", "--times", "2"]);
+    expect(watched).toMatch(/^\S+ pulled 0, pushed 0, conflicts 0\n\S+ pulled 0, pushed 0, conflicts 0\n$/);
     deviceB = (JSON.parse(await ok(homeB, ["status", "--json"])) as { device_id: string }).device_id;
   }, 60_000);
 
