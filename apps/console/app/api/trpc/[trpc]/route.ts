@@ -1,0 +1,11 @@
+import { handleTrpcRequest } from "@repensar/server/trpc";
+import { getApp } from "@/lib/server";
+
+export const dynamic = "force-dynamic";
+
+async function handle(request: Request): Promise<Response> {
+  return handleTrpcRequest(await getApp(), request);
+}
+
+export const GET = handle;
+export const POST = handle;

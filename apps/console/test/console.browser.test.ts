@@ -1,0 +1,291 @@
+import { randomUUID } from "node:crypto";
+import { existsSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { signInDevice } from "./rest";
+import { startConsole, type ConsoleProcess } from "./server-process";
+
+const CHROMIUM = "/usr/bin/chromium";
+const outputDir = process.env.TEST_OUTPUT_DIR ?? fileURLToPath(new URL("../test-output", import.meta.url));
+const DESKTOP = { width: 1280, height: 900 };
+const PHONE = { width: 390, height: 844 };
+const MEMBER_PASSWORD = "member-password-1";
+
+/** The first admin's credentials, as the server prints them once on an empty database. */
+function printedAdmin(output: string): { email: string; password: string } {
+  for (const line of output.split("\n")) {
+    if (!line.startsWith("{")) continue;
+    const entry = JSON.parse(line) as { email?: unknown; password?: unknown };
+    if (typeof entry.email === "string" && typeof entry.password === "string") return { email: entry.email, password: entry.password };
+  }
+  throw new Error(`No credentials in the server's output:\n${output}`);
+}
+
+describe.skipIf(!existsSync(CHROMIUM))("the console in a browser", () => {
+  let server: ConsoleProcess;
+  let browser: Browser;
+  let admin: { email: string; password: string };
+  const contexts: BrowserContext[] = [];
+
+  beforeAll(async () => {
+    mkdirSync(outputDir, { recursive: true });
+    // No ADMIN_EMAIL / ADMIN_PASSWORD: the embedded default creates the first admin and prints its password.
+    server = await startConsole({ LOGIN_MAX_ATTEMPTS: "1000" });
+    admin = printedAdmin(server.output());
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const context of contexts) await context.close();
+    await browser?.close();
+    await server?.stop();
+  });
+
+  async function newPage(viewport = DESKTOP): Promise<Page> {
+    const context = await browser.newContext({ viewport, baseURL: server.url });
+    contexts.push(context);
+    return context.newPage();
+  }
+
+  async function shot(page: Page, name: string): Promise<void> {
+    await page.screenshot({ path: join(outputDir, `${name}.png`), fullPage: true });
+  }
+
+  async function signIn(page: Page, email: string, password: string): Promise<void> {
+    await page.goto("/sign-in");
+    await page.getByLabel("Email").fill(email);
+    await page.getByLabel("Password").fill(password);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("heading", { name: "Dashboard", level: 1 }).waitFor();
+  }
+
+  /** Invites `email` as a member from the Members page and returns the invitation link. */
+  async function invite(adminPage: Page, email: string): Promise<string> {
+    await adminPage.goto("/members");
+    await adminPage.getByLabel("Email").fill(email);
+    await adminPage.getByLabel("Role", { exact: true }).selectOption("member");
+    await adminPage.getByRole("button", { name: "Send invitation" }).click();
+    const link = adminPage.getByLabel(`Invitation link for ${email}`);
+    await link.waitFor();
+    return link.inputValue();
+  }
+
+  async function acceptInvitation(link: string, name: string, screenshot?: string): Promise<void> {
+    const page = await newPage();
+    await page.goto(link);
+    await page.getByLabel("Your name").fill(name);
+    await page.getByLabel("Password").fill(MEMBER_PASSWORD);
+    if (screenshot) await shot(page, screenshot);
+    await page.getByRole("button", { name: "Create account" }).click();
+    await page.getByText("Your account is ready").waitFor();
+  }
+
+  it("signs the first admin in with the printed credentials, shows the dashboard, and signs out", async () => {
+    const page = await newPage();
+    await page.goto("/");
+    // Not signed in: the console sends the visitor to the sign-in page.
+    await page.waitForURL(/\/sign-in/);
+    await shot(page, "sign-in");
+
+    await page.getByLabel("Email").fill(admin.email);
+    await page.getByLabel("Password").fill("not the password");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await expect.poll(() => page.getByRole("alert").textContent()).toContain("do not match");
+
+    await page.getByLabel("Password").fill(admin.password);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("heading", { name: "Dashboard", level: 1 }).waitFor();
+    await expect.poll(() => page.getByRole("navigation", { name: "Main" }).textContent()).toContain(admin.email);
+    await page.getByText("Active devices").waitFor();
+    await shot(page, "dashboard");
+
+    const phone = await newPage(PHONE);
+    await signIn(phone, admin.email, admin.password);
+    await shot(phone, "dashboard-390");
+    await phone.getByRole("button", { name: "Menu" }).click();
+    await phone.getByRole("link", { name: "Devices" }).waitFor();
+    await shot(phone, "menu-390");
+
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.waitForURL(/\/sign-in/);
+    await page.goto("/devices");
+    await page.waitForURL(/\/sign-in/);
+  });
+
+  it("revokes a device after a confirmation, and the device's next REST call is refused", async () => {
+    const device = await signInDevice(server.url, admin.email, admin.password, "Field tablet");
+    const pullBody = { device_id: device.deviceId, entity_types: ["volunteer"], since: null };
+    expect((await device.call("/sync/pull", pullBody)).status).toBe(200);
+
+    const page = await newPage();
+    await signIn(page, admin.email, admin.password);
+    await page.getByRole("link", { name: "Devices" }).click();
+    await page.getByRole("link", { name: "Field tablet" }).waitFor();
+    await shot(page, "devices");
+    await page.getByRole("link", { name: "Field tablet" }).click();
+    await page.getByRole("heading", { name: "Field tablet", level: 1 }).waitFor();
+    await page.getByRole("heading", { name: "Recent events" }).waitFor();
+    await shot(page, "device");
+
+    await page.getByRole("button", { name: "Revoke device" }).click();
+    const dialog = page.getByRole("dialog", { name: "Revoke Field tablet?" });
+    await dialog.waitFor();
+    await shot(page, "device-revoke-dialog");
+    // Cancelling leaves the device as it is.
+    await dialog.getByRole("button", { name: "Cancel" }).click();
+    expect((await device.call("/sync/pull", pullBody)).status).toBe(200);
+
+    await page.getByRole("button", { name: "Revoke device" }).click();
+    await dialog.getByRole("button", { name: "Revoke device" }).click();
+    await page.getByText("Device revoked.").waitFor();
+    await expect.poll(() => page.locator(".page-header .badge").textContent()).toBe("revoked");
+
+    const refused = await device.call("/sync/pull", pullBody);
+    expect([401, 403]).toContain(refused.status);
+    expect(((await refused.json()) as { code: string }).code).toMatch(/REVOKED|INACTIVE|DEVICE/);
+
+    const phone = await newPage(PHONE);
+    await signIn(phone, admin.email, admin.password);
+    await phone.goto(`/devices/${device.deviceId}`);
+    await phone.getByRole("heading", { name: "Field tablet", level: 1 }).waitFor();
+    await shot(phone, "device-390");
+  });
+
+  it("resolves a conflict with the merge editor, validating first, and the merged value arrives in a pull", async () => {
+    const phoneA = await signInDevice(server.url, admin.email, admin.password, "Phone A");
+    const phoneB = await signInDevice(server.url, admin.email, admin.password, "Phone B", "ios");
+    const id = randomUUID();
+    await phoneA.push([{ entity_type: "volunteer", entity_id: id, operation: "CREATE", version: 0, data: { name: "Ana", phone: "111", notes: "first" } }]);
+    // Both devices edit version 1; the second to push conflicts.
+    const first = await phoneA.push([{ entity_type: "volunteer", entity_id: id, operation: "UPDATE", version: 1, data: { name: "Ana Maria" } }]);
+    expect(first.applied).toBe(1);
+    const second = await phoneB.push([
+      { entity_type: "volunteer", entity_id: id, operation: "UPDATE", version: 1, data: { name: "Ana M.", phone: "222" } },
+    ]);
+    expect(second.conflicts).toHaveLength(1);
+
+    const page = await newPage();
+    await signIn(page, admin.email, admin.password);
+    await page.getByRole("link", { name: "Conflicts" }).click();
+    const row = page.getByRole("link", { name: new RegExp(id) });
+    await row.waitFor();
+    await shot(page, "conflicts");
+    await row.click();
+    await page.getByRole("heading", { name: "Client and server side by side" }).waitFor();
+    // The fields the two sides disagree on are marked; the ones they share are not.
+    await expect.poll(() => page.locator("table.compare tr.differs").evaluateAll((rows) => rows.map((r) => r.getAttribute("data-field")))).toEqual([
+      "name",
+      "phone",
+    ]);
+    await shot(page, "conflict");
+
+    await page.getByRole("button", { name: "Merge field by field" }).click();
+    const name = page.locator('[data-field="name"]');
+    await name.getByLabel("Another value").check();
+    await name.getByLabel("Custom value of name").fill("");
+    const email = page.locator('[data-field="email"]');
+    await email.getByLabel("Another value").check();
+    await email.getByLabel("Custom value of email").fill("not an email");
+    await page.getByRole("button", { name: "Save merged record" }).click();
+    // Validation against the entity schema stops the merge before anything is sent.
+    await expect.poll(() => page.getByRole("alert").first().textContent()).toContain("not valid");
+    await expect.poll(() => name.locator(".field-error").count()).toBe(1);
+    await expect.poll(() => email.locator(".field-error").count()).toBe(1);
+    await shot(page, "conflict-merge-invalid");
+    expect((await phoneB.pull(["volunteer"])).find((c) => c.entity_id === id)?.version).toBe(2);
+
+    await name.getByLabel("Custom value of name").fill("Ana Maria M.");
+    await email.getByLabel("Custom value of email").fill("ana@example.org");
+    await page.locator('[data-field="phone"]').getByLabel(/^Client:/).check();
+    await shot(page, "conflict-merge");
+    await page.getByRole("button", { name: "Save merged record" }).click();
+    await page.getByText("Resolved: Manual").waitFor();
+
+    const pulled = (await phoneB.pull(["volunteer"])).find((c) => c.entity_id === id);
+    expect(pulled?.version).toBe(3);
+    expect(pulled?.data).toMatchObject({ name: "Ana Maria M.", phone: "222", email: "ana@example.org", notes: "first" });
+
+    await page.goto("/data/volunteer");
+    await page.getByRole("cell", { name: "Ana Maria M." }).waitFor();
+    await shot(page, "data-volunteer");
+    await page.getByLabel("Show deleted rows").check();
+    await shot(page, "data-volunteer-with-deleted");
+
+    const phone = await newPage(PHONE);
+    await signIn(phone, admin.email, admin.password);
+    await phone.goto(`/conflicts/${second.conflicts[0]?.conflict_id ?? ""}`);
+    await phone.getByRole("heading", { name: "Client and server side by side" }).waitFor();
+    await shot(phone, "conflict-390");
+  });
+
+  it("invites a member who can then sign in", async () => {
+    const page = await newPage();
+    await signIn(page, admin.email, admin.password);
+    const email = `rosa.${randomUUID().slice(0, 8)}@example.org`;
+    const link = await invite(page, email);
+    expect(link).toMatch(new RegExp(`^${server.url}/invite/`));
+    await shot(page, "members");
+
+    await acceptInvitation(link, "Rosa", "invite");
+    const member = await newPage();
+    await signIn(member, email, MEMBER_PASSWORD);
+    await expect.poll(() => member.getByRole("navigation", { name: "Main" }).textContent()).toContain(email);
+
+    await page.reload();
+    await page.getByRole("cell", { name: email }).waitFor();
+    // The link works once.
+    const again = await newPage();
+    await again.goto(link);
+    await again.getByLabel("Your name").fill("Someone else");
+    await again.getByLabel("Password").fill(MEMBER_PASSWORD);
+    await again.getByRole("button", { name: "Create account" }).click();
+    await expect.poll(() => again.getByRole("alert").textContent()).toMatch(/\S/);
+
+    await page.goto("/audit");
+    await page.getByRole("cell", { name: "Member invited" }).first().waitFor();
+    await shot(page, "audit");
+  });
+
+  it("keeps a member out of admin pages and other people's devices, in the UI and at the server", async () => {
+    const adminDevice = await signInDevice(server.url, admin.email, admin.password, "Admin laptop", "linux");
+    const adminPage = await newPage();
+    await signIn(adminPage, admin.email, admin.password);
+    const email = `tom.${randomUUID().slice(0, 8)}@example.org`;
+    await acceptInvitation(await invite(adminPage, email), "Tom");
+    const ownDevice = await signInDevice(server.url, email, MEMBER_PASSWORD, "Tom's phone");
+
+    const page = await newPage();
+    await signIn(page, email, MEMBER_PASSWORD);
+    const nav = page.getByRole("navigation", { name: "Main" });
+    await expect.poll(() => nav.getByRole("link", { name: "Members" }).count()).toBe(0);
+    await expect.poll(() => nav.getByRole("link", { name: "Audit log" }).count()).toBe(0);
+
+    await page.goto("/members");
+    await page.getByRole("heading", { name: "Admins only" }).waitFor();
+    await shot(page, "member-refused-members");
+    await page.goto("/audit");
+    await page.getByRole("heading", { name: "Admins only" }).waitFor();
+
+    // Their own device is listed; the admin's is not, and its page does not open.
+    await page.goto("/devices");
+    await page.getByRole("link", { name: "Tom's phone" }).waitFor();
+    expect(await page.getByRole("link", { name: "Admin laptop" }).count()).toBe(0);
+    await shot(page, "member-devices");
+    await page.goto(`/devices/${adminDevice.deviceId}`);
+    await page.getByRole("alert").waitFor();
+    expect(await page.getByText("Admin laptop").count()).toBe(0);
+    await shot(page, "member-refused-device");
+
+    // The server refuses the same, whatever the UI shows.
+    const trpc = (path: string, input: unknown) => page.request.get(`/api/trpc/${path}?input=${encodeURIComponent(JSON.stringify(input))}`);
+    expect((await trpc("members.list", undefined)).status()).toBe(403);
+    expect((await trpc("audit.list", { limit: 10, offset: 0 })).status()).toBe(403);
+    expect((await trpc("devices.get", { deviceId: adminDevice.deviceId })).status()).toBe(404);
+    expect((await trpc("devices.get", { deviceId: ownDevice.deviceId })).status()).toBe(200);
+  });
+});
