@@ -16,7 +16,7 @@ interface LineChartProps {
 }
 
 const WIDTH = 640;
-const PAD = { top: 12, right: 12, bottom: 28, left: 40 };
+const PAD = { top: 12, right: 28, bottom: 28, left: 40 };
 
 function niceMax(value: number): number {
   if (value <= 4) return 4;

@@ -279,7 +279,7 @@ describe.skipIf(!existsSync(CHROMIUM))("the console in a browser", { timeout: 12
     expect(await page.getByRole("link", { name: "Admin laptop" }).count()).toBe(0);
     await shot(page, "member-devices");
     await page.goto(`/devices/${adminDevice.deviceId}`);
-    await page.getByRole("alert").waitFor();
+    await page.getByRole("alert").filter({ hasText: "does not exist, or it belongs to someone else" }).waitFor();
     expect(await page.getByText("Admin laptop").count()).toBe(0);
     await shot(page, "member-refused-device");
 

@@ -5,8 +5,9 @@ import { useState } from "react";
 import { LineChart } from "@/components/line-chart";
 import { useSession } from "@/components/shell";
 import { Empty, ErrorState, Loading } from "@/components/states";
-import { formatAgo, formatInstant, formatValue, humanize } from "@/lib/format";
+import { formatAgo, formatInstant, humanize } from "@/lib/format";
 import { useTRPC } from "@/lib/trpc";
+import { EventDetails } from "@/components/details";
 
 const RANGES = {
   day: { label: "Last 24 hours", bucket: "hour", count: 24, step: 3_600_000 },
@@ -145,7 +146,8 @@ export default function DashboardPage() {
                         {e.device_id}
                       </Link>
                     ) : null}{" "}
-                    {e.ip_address ? `from ${e.ip_address}` : ""} {formatValue(e.details)}
+                    {e.ip_address && e.ip_address !== "unknown" ? `from ${e.ip_address}` : ""}
+                    <EventDetails details={e.details} />
                   </div>
                 </li>
               ))}

@@ -5,8 +5,9 @@ import { useState } from "react";
 import { Pager } from "@/components/pager";
 import { useSession } from "@/components/shell";
 import { Empty, ErrorState, Loading } from "@/components/states";
-import { formatInstant, formatValue, humanize } from "@/lib/format";
+import { formatInstant, humanize } from "@/lib/format";
 import { useTRPC } from "@/lib/trpc";
+import { EventDetails } from "@/components/details";
 
 const PAGE = 50;
 const EVENTS = [
@@ -146,7 +147,9 @@ export default function AuditPage() {
                     <td>{nameOf(e.user_id)}</td>
                     <td className="mono">{e.device_id ? <Link href={`/devices/${encodeURIComponent(e.device_id)}`}>{e.device_id}</Link> : "—"}</td>
                     <td className="mono">{e.ip_address ?? "—"}</td>
-                    <td className="mono">{formatValue(e.details)}</td>
+                    <td>
+                      <EventDetails details={e.details} />
+                    </td>
                   </tr>
                 ))}
               </tbody>

@@ -60,7 +60,11 @@ export function MergeEditor({ entityType, fields, busy, onSubmit, onCancel }: Me
     onSubmit(result.data);
   };
 
-  const issueFor = (name: string) => issues.filter((i) => i.loc[0] === name).map((i) => i.msg);
+  const issueFor = (name: string) =>
+    issues
+      .filter((i) => i.loc[0] === name)
+      // A required field left empty reads better as that than as a type error about null.
+      .map((i) => (i.type === "invalid_type" && fields.find((f) => f.name === name)?.definition?.required ? "Required: enter a value." : i.msg));
 
   return (
     <form className="panel" onSubmit={submit} aria-labelledby={`${formId}-title`} noValidate>

@@ -125,7 +125,7 @@ export default function ConflictPage() {
             <tfoot>
               <tr>
                 <th scope="row">Modified</th>
-                <td>{formatInstant(c.client_modified_at)}</td>
+                <td>{c.client_modified_at ? formatInstant(c.client_modified_at) : "not reported"}</td>
                 <td>{formatInstant(c.server_modified_at)}</td>
               </tr>
             </tfoot>

@@ -5,9 +5,10 @@ import { useParams } from "next/navigation";
 import { useState } from "react";
 import { ConfirmDialog } from "@/components/confirm-dialog";
 import { Empty, ErrorState, Loading, StatusMessage } from "@/components/states";
-import { errorMessage } from "@/lib/errors";
+import { errorCode, errorMessage } from "@/lib/errors";
 import { formatAgo, formatInstant, formatValue, humanize } from "@/lib/format";
 import { useTRPC } from "@/lib/trpc";
+import { EventDetails } from "@/components/details";
 
 export default function DevicePage() {
   const trpc = useTRPC();
@@ -38,7 +39,13 @@ export default function DevicePage() {
         <p className="breadcrumb">
           <Link href="/devices">Devices</Link>
         </p>
-        <ErrorState error={detail.error} onRetry={() => void detail.refetch()} />
+        {errorCode(detail.error) === "NOT_FOUND" ? (
+          <div className="state state-error" role="alert">
+            <p>This device does not exist, or it belongs to someone else.</p>
+          </div>
+        ) : (
+          <ErrorState error={detail.error} onRetry={() => void detail.refetch()} />
+        )}
       </>
     );
   }
@@ -140,7 +147,9 @@ export default function DevicePage() {
                   <tr key={e.id}>
                     <td>{formatInstant(e.createdAt)}</td>
                     <td>{humanize(e.eventType.toLowerCase())}</td>
-                    <td className="mono">{formatValue(e.details)}</td>
+                    <td>
+                      <EventDetails details={e.details} />
+                    </td>
                   </tr>
                 ))}
               </tbody>
