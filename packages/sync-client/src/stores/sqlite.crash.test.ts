@@ -29,13 +29,15 @@ async function writeAndKill(path: string, kill: Kill): Promise<{ live: Set<strin
   for await (const line of createInterface({ input: child.stdout })) {
     const [what, id] = line.split(" ");
     if (!id) continue;
-    if (what === "deleted") {
+    if (what === "deleting") {
+      // Until "deleted" is reported, the delete may or may not have committed.
       live.delete(id);
+    } else if (what === "deleted") {
       gone.add(id);
     } else {
       live.add(id);
     }
-    if (kill.from === "outside" && ++seen >= kill.afterWrites) {
+    if (what !== "deleting" && kill.from === "outside" && ++seen >= kill.afterWrites) {
       child.kill("SIGKILL");
       break;
     }
