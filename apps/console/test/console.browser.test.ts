@@ -208,10 +208,16 @@ describe.skipIf(!existsSync(CHROMIUM))("the console in a browser", { timeout: 12
     expect(pulled?.version).toBe(3);
     expect(pulled?.data).toMatchObject({ name: "Ana Maria M.", phone: "222", email: "ana@example.org", notes: "first" });
 
+    // A deleted row stays out of the data table until asked for.
+    const gone = randomUUID();
+    await phoneA.push([{ entity_type: "volunteer", entity_id: gone, operation: "CREATE", version: 0, data: { name: "Gone Volunteer" } }]);
+    await phoneA.push([{ entity_type: "volunteer", entity_id: gone, operation: "DELETE", version: 1, data: {} }]);
     await page.goto("/data/volunteer");
     await page.getByRole("cell", { name: "Ana Maria M." }).waitFor();
+    expect(await page.getByRole("cell", { name: "Gone Volunteer" }).count()).toBe(0);
     await shot(page, "data-volunteer");
     await page.getByLabel("Show deleted rows").check();
+    await page.getByRole("cell", { name: "Gone Volunteer" }).waitFor();
     await shot(page, "data-volunteer-with-deleted");
 
     const phone = await newPage(PHONE);

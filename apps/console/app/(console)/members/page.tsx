@@ -33,7 +33,7 @@ function Members() {
     trpc.members.invite.mutationOptions({
       onSuccess: async (result, input) => {
         setInviteLink({ email: input.email, url: `${window.location.origin}/invite/${encodeURIComponent(result.token)}` });
-        setStatus({ message: `Invitation created for ${input.email}. Send them the link below; it works once.`, tone: "ok" });
+        setStatus({ message: `Invitation created for ${input.email}. Send them this link; it works once.`, tone: "ok" });
         setEmail("");
         await refresh();
       },
@@ -96,6 +96,7 @@ function Members() {
             {invite.isPending ? "Inviting…" : "Send invitation"}
           </button>
         </form>
+        <StatusMessage message={status?.message ?? null} tone={status?.tone ?? "info"} />
         {inviteLink ? (
           <div className="field">
             <label htmlFor="invite-link">Invitation link for {inviteLink.email}</label>
@@ -103,7 +104,6 @@ function Members() {
           </div>
         ) : null}
       </section>
-      <StatusMessage message={status?.message ?? null} tone={status?.tone ?? "info"} />
 
       <section className="section" aria-labelledby="members-heading">
         <h2 id="members-heading">Members</h2>
