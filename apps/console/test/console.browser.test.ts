@@ -149,6 +149,15 @@ describe.skipIf(!existsSync(CHROMIUM))("the console in a browser", { timeout: 12
     expect([401, 403]).toContain(refused.status);
     expect(((await refused.json()) as { code: string }).code).toMatch(/REVOKED|INACTIVE|DEVICE/);
 
+    // Revoked devices leave the default list and are found with the state filter.
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Devices" }).click();
+    await page.locator(".state-empty, .table-wrap").first().waitFor();
+    expect(await page.getByRole("link", { name: "Field tablet" }).count()).toBe(0);
+    await page.getByLabel("State").selectOption("revoked");
+    await page.getByRole("link", { name: "Field tablet" }).waitFor();
+    await page.getByLabel("Platform").selectOption("ios");
+    await page.getByText("No device matches these filters.").waitFor();
+
     const phone = await newPage(PHONE);
     await signIn(phone, admin.email, admin.password);
     await phone.goto(`/devices/${device.deviceId}`);

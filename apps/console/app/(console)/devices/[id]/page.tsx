@@ -21,9 +21,10 @@ export default function DevicePage() {
   const revoke = useMutation(
     trpc.devices.revoke.mutationOptions({
       onSuccess: async () => {
+        // Every cached device list is refreshed too, so none still shows the device as active.
+        await queryClient.invalidateQueries({ queryKey: trpc.devices.pathKey(), refetchType: "all" });
         setConfirming(false);
         setStatus({ message: "Device revoked. Its tokens are refused from its next request on.", tone: "ok" });
-        await queryClient.invalidateQueries({ queryKey: trpc.devices.pathKey() });
       },
       onError: (error) => {
         setConfirming(false);
