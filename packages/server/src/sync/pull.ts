@@ -158,7 +158,7 @@ export async function pullChanges(ctx: ServerContext, principal: Principal, inpu
     if (last?.seq) lastSeq[type] = last.seq;
     if (found.length > input.limit) {
       hasMore = true;
-      next[type] = { ...cursor, txid: last?.txid ?? cursor.txid, seq: last?.seq ?? cursor.seq };
+      next[type] = continueAfter(cursor, last?.txid ?? cursor.txid, last?.seq ?? cursor.seq, xmin);
     } else {
       // Nothing more below xmin: every row a later writer can produce is at or above it.
       next[type] = { txid: xmin, seq: "0" };
@@ -186,6 +186,18 @@ export async function pullChanges(ctx: ServerContext, principal: Principal, inpu
     has_more: hasMore,
     total_changes: changes.length,
   };
+}
+
+/**
+ * The position after a full page. A full or ISO-`since` sync keeps its horizon fixed at its
+ * first page's xmin: a later page's xmin would be past deletes that commit between pages, whose
+ * tombstones would then be filtered as "old" and never sent. Past the horizon the filter is over.
+ */
+function continueAfter(cursor: TypeCursor, txid: string, seq: string, xmin: string): TypeCursor {
+  if (cursor.old === undefined) return { txid, seq };
+  const horizon = cursor.horizon ?? xmin;
+  if (BigInt(txid) >= BigInt(horizon)) return { txid, seq };
+  return { txid, seq, horizon, old: cursor.old };
 }
 
 function toChange(type: EntityType, row: PageRow): EntityChange {

@@ -129,6 +129,22 @@ export function syncSuite(name: string): void {
       expect(empty.changes).toEqual([]);
     });
 
+    it("sends a delete that commits between the pages of a full sync", async () => {
+      const a = await createActor(server);
+      const b = await createActor(server, { orgId: a.orgId });
+      await push(a, [create("r1", { name: "R1" }), create("r2", { name: "R2" }), create("r3", { name: "R3" })]);
+      await b.settle();
+      const first = await b.call<PullResponse>("/sync/pull", { device_id: b.deviceId, entity_types: ["volunteer"], since: null, limit: 1 });
+      expect(first.changes.map((c) => c.entity_id)).toEqual(["r1"]);
+      expect(first.has_more).toBe(true);
+      await push(a, [remove("r1", 1)]);
+      const rest = await pullAll(b, { since: first.sync_token, limit: 1, types: ["volunteer"] });
+      const after = await pullAll(b, { since: rest.token, types: ["volunteer"] });
+      const held = replay([...first.changes, ...rest.changes, ...after.changes]);
+      expect(held.get("volunteer/r1")).toMatchObject({ deleted: true, version: 2 });
+      expect([...held.values()].filter((r) => !r.deleted)).toHaveLength(2);
+    });
+
     it("yields the same rows whatever the page size, each exactly once", async () => {
       const a = await createActor(server);
       const seed: Record<string, unknown>[] = [];
