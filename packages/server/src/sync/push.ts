@@ -55,6 +55,8 @@ const failed = (change: PushChange, code: string, detail: string | ValidationIss
 });
 
 /** Checks a change against its entity before it touches the database. */
+const MAX_VERSION = 2_147_483_647;
+
 function checkChange(change: PushChange, index: number): CheckedChange | Outcome {
   if (!isEntityType(change.entity_type)) {
     return failed(change, "UNKNOWN_ENTITY_TYPE", `Unknown entity type '${change.entity_type}'.`);
@@ -62,6 +64,12 @@ function checkChange(change: PushChange, index: number): CheckedChange | Outcome
   if (unstorableString(change.entity_id)) {
     return failed(change, "VALIDATION_ERROR", [
       { loc: ["entity_id"], msg: "Text may not contain NUL characters or lone surrogates", type: "string_unstorable" },
+    ]);
+  }
+  if (change.version > MAX_VERSION) {
+    // Versions are stored as 32-bit integers; no row ever reaches this one.
+    return failed(change, "VALIDATION_ERROR", [
+      { loc: ["version"], msg: `version must be at most ${MAX_VERSION}`, type: "too_big" },
     ]);
   }
   const type = change.entity_type;

@@ -446,6 +446,14 @@ export function syncSuite(name: string): void {
       }
       const polluted = ({} as Record<string, unknown>)["polluted"];
       expect(polluted).toBeUndefined();
+      // A version no row can reach fails that change alone, even where it would be a conflict.
+      await push(a, [create("vmax", { name: "x" })]);
+      const hugeVersions = await push(a, [update("vmax", 3_000_000_000, { name: "y" }), remove("vmax", 2 ** 40), update("vmax", 1, { name: "z" })]);
+      expect(hugeVersions.results?.map((r) => [r.status, r.error?.code])).toEqual([
+        ["failed", "VALIDATION_ERROR"],
+        ["failed", "VALIDATION_ERROR"],
+        ["applied", undefined],
+      ]);
       const noAuth = await server.fetch("/sync/pull", { method: "POST", body: "{}" });
       expect(noAuth.status).toBe(401);
       const huge = JSON.stringify({ device_id: a.deviceId, changes: [create("big", { name: "x", notes: "y".repeat(2 * 1024 * 1024) })] });
