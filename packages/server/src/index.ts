@@ -3,6 +3,7 @@ export { ConfigError, loadConfig, testConfig, type Config } from "./config";
 export type { ServerContext } from "./context";
 export { readEnvironment } from "./env";
 export { serveFetch, type RunningServer } from "./http/node";
+export type { RequestInfo } from "./http/router";
 export { createLogger, type Logger } from "./log";
 export { authenticateRequest, requireActiveDevice, type ActiveDevice } from "./auth/authenticate";
 export type { Principal } from "./auth/principal";

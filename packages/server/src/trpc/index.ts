@@ -14,8 +14,11 @@ export const TRPC_ENDPOINT = "/api/trpc";
 /** Calls the routers directly, with a context from `createInnerTrpcContext` or `createTrpcContext`. */
 export const createCaller = createCallerFactory(appRouter);
 
-/** The console's tRPC endpoint (`/api/trpc`) as a fetch handler. */
-export function handleTrpcRequest(app: App, request: Request, transport: RequestInfo = {}): Promise<Response> {
+/**
+ * The console's tRPC endpoint (`/api/trpc`) as a fetch handler. `transport` carries the peer
+ * address: without it every console request would share one sign-in rate-limit bucket.
+ */
+export function handleTrpcRequest(app: App, request: Request, transport: RequestInfo): Promise<Response> {
   return fetchRequestHandler({
     endpoint: TRPC_ENDPOINT,
     req: request,

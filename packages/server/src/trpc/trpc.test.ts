@@ -169,7 +169,7 @@ describe("console routers", () => {
 
   describe("over HTTP at /api/trpc", () => {
     const origin = "http://console.test";
-    const call = (path: string, init: RequestInit = {}) => handleTrpcRequest(server.app, new Request(`${origin}/api/trpc/${path}`, init));
+    const call = (path: string, init: RequestInit = {}) => handleTrpcRequest(server.app, new Request(`${origin}/api/trpc/${path}`, init), { remoteAddress: "127.0.0.1" });
 
     it("signs in with a session cookie, answers me, checks Origin, and signs out", async () => {
       const user = await registerUser();
