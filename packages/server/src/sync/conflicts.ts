@@ -2,6 +2,7 @@ import { applyPatch } from "@repensar/conflict-engine";
 import {
   AppError,
   isEntityType,
+  type ConflictData,
   type ConflictListResponse,
   type ConflictResolution,
   type ResolveConflictResponse,
@@ -63,6 +64,19 @@ export async function listConflicts(ctx: ServerContext, principal: Principal, fi
   };
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** One conflict the caller may see (a member: their own devices'), or 404 CONFLICT_NOT_FOUND. */
+export async function getConflict(ctx: ServerContext, principal: Principal, conflictId: string): Promise<ConflictData> {
+  if (!UUID.test(conflictId)) throw new AppError("CONFLICT_NOT_FOUND");
+  const [row] = await ctx.database.db
+    .select()
+    .from(c)
+    .where(and(eq(c.id, conflictId), visibleTo(principal)));
+  if (!row) throw new AppError("CONFLICT_NOT_FOUND");
+  return conflictDataOf(row);
+}
+
 export interface ResolveInput {
   resolution: ConflictResolution;
   merged_data?: Record<string, unknown> | null | undefined;
@@ -80,9 +94,7 @@ export async function resolveConflict(
   conflictId: string,
   input: ResolveInput,
 ): Promise<ResolveConflictResponse> {
-  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(conflictId)) {
-    throw new AppError("CONFLICT_NOT_FOUND");
-  }
+  if (!UUID.test(conflictId)) throw new AppError("CONFLICT_NOT_FOUND");
   const { database } = ctx;
   const outcome = await withRetry(() =>
     database.db.transaction(async (tx) => {

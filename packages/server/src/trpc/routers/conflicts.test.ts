@@ -39,6 +39,10 @@ describe("console routers over the sync services", () => {
     const list = await caller(admin).conflicts.list({ entityType: "volunteer" });
     expect(list).toMatchObject({ total: 1, unresolved: 1 });
     const id = list.conflicts[0]?.conflict_id ?? "";
+    expect(await caller(admin).conflicts.get({ conflictId: id })).toEqual(list.conflicts[0]);
+    expect(await caller(member).conflicts.get({ conflictId: id })).toMatchObject({ conflict_id: id, conflict_type: "version_mismatch" });
+    await expect(caller(outsider).conflicts.get({ conflictId: id })).rejects.toMatchObject({ code: "NOT_FOUND" });
+    await expect(caller(admin).conflicts.get({ conflictId: "not-a-uuid" })).rejects.toMatchObject({ code: "NOT_FOUND" });
     expect(await caller(outsider).conflicts.list()).toMatchObject({ total: 0 });
     await expect(caller(outsider).conflicts.resolve({ conflictId: id, resolution: "server_wins" })).rejects.toMatchObject({ code: "NOT_FOUND" });
     await expect(caller(admin).conflicts.resolve({ conflictId: id, resolution: "manual", mergedData: { notes: "no name" } })).rejects.toMatchObject({

@@ -1,6 +1,6 @@
 import { ConflictResolutionSchema, ConflictTypeSchema, DeviceId, EntityTypeSchema, PlainObject } from "@repensar/contracts";
 import { z } from "zod";
-import { listConflicts, resolveConflict } from "../../sync/conflicts";
+import { getConflict, listConflicts, resolveConflict } from "../../sync/conflicts";
 import { router, userProcedure } from "../init";
 
 export const ConflictFilterInput = z
@@ -32,6 +32,9 @@ export const conflictsRouter = router({
       offset: input.offset,
     }),
   ),
+  get: userProcedure
+    .input(z.object({ conflictId: z.string().min(1).max(64) }))
+    .query(({ ctx, input }) => getConflict(ctx.ctx, ctx.principal, input.conflictId)),
   resolve: userProcedure
     .input(ResolveInput)
     .mutation(({ ctx, input }) =>

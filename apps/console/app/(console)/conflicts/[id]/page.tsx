@@ -23,10 +23,9 @@ export default function ConflictPage() {
   const [confirming, setConfirming] = useState<Whole | null>(null);
   const [merging, setMerging] = useState(false);
   const [status, setStatus] = useState<{ message: string; tone: "ok" | "error" } | null>(null);
-  // Conflicts are read from the list (newest first, the largest page the server allows).
   const conflict = useQuery({
-    ...trpc.conflicts.list.queryOptions({ unresolvedOnly: false, limit: 500, offset: 0 }),
-    select: (list) => list.conflicts.find((c) => c.conflict_id === conflictId) ?? null,
+    ...trpc.conflicts.get.queryOptions({ conflictId }),
+    retry: (failures, error) => error.data?.code !== "NOT_FOUND" && failures < 2,
   });
   const resolve = useMutation(
     trpc.conflicts.resolve.mutationOptions({
@@ -44,7 +43,8 @@ export default function ConflictPage() {
   );
 
   if (conflict.isPending) return <Loading what="the conflict" />;
-  if (conflict.isError) {
+  const notFound = conflict.isError && conflict.error.data?.code === "NOT_FOUND";
+  if (conflict.isError && !notFound) {
     return (
       <>
         <p className="breadcrumb">
@@ -54,7 +54,7 @@ export default function ConflictPage() {
       </>
     );
   }
-  const c = conflict.data;
+  const c = notFound ? undefined : conflict.data;
   if (!c) {
     return (
       <>
