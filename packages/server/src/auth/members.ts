@@ -128,13 +128,17 @@ async function membershipOf(tx: Executor, orgId: string, userId: string): Promis
   return row;
 }
 
-/** Changes a member's role. 403 when it would leave the organization without an admin. */
+/**
+ * Changes a member's role. 403 when it would leave the organization without an admin.
+ * A demotion also ends the member's sign-ins on their devices: their access tokens carry the
+ * `admin` role until they expire, and REST would keep honouring it.
+ */
 export async function changeRole(ctx: ServerContext, admin: Principal, input: { userId: string; role: Role }, ipAddress: string | null): Promise<Member> {
-  await ctx.database.db.transaction(async (tx) => {
+  const demoted = await ctx.database.db.transaction(async (tx) => {
     const admins = await lockAdmins(tx, admin.orgId);
     const membership = await membershipOf(tx, admin.orgId, input.userId);
     if (!membership) throw new AppError("USER_NOT_FOUND");
-    if (membership.role === input.role) return;
+    if (membership.role === input.role) return [];
     if (membership.role === "admin" && admins.length <= 1) throw new AppError("FORBIDDEN", "An organization needs at least one admin.");
     await tx
       .update(schema.memberships)
@@ -147,7 +151,14 @@ export async function changeRole(ctx: ServerContext, admin: Principal, input: { 
       details: { member_user_id: input.userId, from: membership.role, to: input.role },
       ipAddress,
     });
+    if (membership.role !== "admin") return [];
+    const live = await tx
+      .select({ id: schema.refreshTokenFamilies.id })
+      .from(schema.refreshTokenFamilies)
+      .where(and(eq(schema.refreshTokenFamilies.userId, input.userId), isNull(schema.refreshTokenFamilies.revokedAt)));
+    return live.map((f) => f.id);
   });
+  for (const familyId of demoted) await revokeFamily(ctx, familyId, "role_changed");
   const member = (await listMembers(ctx, admin.orgId)).find((m) => m.id === input.userId);
   if (!member) throw new AppError("USER_NOT_FOUND");
   return member;

@@ -132,7 +132,17 @@ describe("console routers", () => {
     expect(await trpcCode(caller(admin.principal).members.remove({ userId: admin.principal.userId }))).toMatchObject({ code: "FORBIDDEN" });
     const promoted = await caller(admin.principal).members.changeRole({ userId: member.userId, role: "admin" });
     expect(promoted.role).toBe("admin");
+    const me = () => server.fetch("/auth/me", { headers: { authorization: `Bearer ${admin.tokens.access_token}` } });
+    expect((await me()).status).toBe(200);
     await caller(admin.principal).members.changeRole({ userId: admin.principal.userId, role: "member" });
+    // The demoted admin's REST tokens still say `admin`: they stop working at once.
+    expect((await me()).status).toBe(401);
+    const refreshed = await server.fetch("/auth/refresh", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ refresh_token: admin.tokens.refresh_token }),
+    });
+    expect(refreshed.status).toBe(401);
     const { members } = await caller(admin.principal).members.list();
     expect(members.map((m) => [m.id, m.role]).sort()).toEqual([[admin.principal.userId, "member"], [member.userId, "admin"]].sort());
   });
