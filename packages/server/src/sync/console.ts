@@ -102,12 +102,13 @@ export async function syncActivity(ctx: ServerContext, principal: Principal, que
     changes_pushed: number;
     conflicts: number;
   }>(
+    // Sums as float8: exact to 2^53 and a plain number on both drivers, where int would overflow.
     sql`select to_char(date_trunc(${unit}, created_at at time zone 'UTC'), 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as bucket,
-               count(*) filter (where details->>'direction' = 'pull')::int as pulls,
-               count(*) filter (where details->>'direction' = 'push')::int as pushes,
-               coalesce(sum((details->>'changes_pulled')::int), 0)::int as changes_pulled,
-               coalesce(sum((details->>'changes_pushed')::int), 0)::int as changes_pushed,
-               coalesce(sum((details->>'conflicts')::int), 0)::int as conflicts
+               count(*) filter (where details->>'direction' = 'pull')::float8 as pulls,
+               count(*) filter (where details->>'direction' = 'push')::float8 as pushes,
+               coalesce(sum((details->>'changes_pulled')::bigint), 0)::float8 as changes_pulled,
+               coalesce(sum((details->>'changes_pushed')::bigint), 0)::float8 as changes_pushed,
+               coalesce(sum((details->>'conflicts')::bigint), 0)::float8 as conflicts
         from audit_log
         where org_id = ${principal.orgId} and event_type = 'SYNC_COMPLETED'
           and created_at >= ${q.from}::timestamptz and created_at < ${q.to}::timestamptz

@@ -67,14 +67,33 @@ function hubFor(ctx: ServerContext): PokeHub {
   return hub;
 }
 
+export interface StreamAuthorization {
+  /** When the access token that opened the stream expires: the stream ends then. */
+  until: Date;
+  /** Checked at every heartbeat: a logout or revocation ends the stream. */
+  stillAuthorized: () => Promise<boolean>;
+  /** How often the stream says it is alive and re-checks the token (default 25 s). */
+  heartbeatMs?: number;
+}
+
 /**
  * `GET /sync/events`: a Server-Sent Events stream of `poke` events for the caller's organization.
- * It opens with a `ready` event, so a client knows it will hear every later poke.
+ * It opens with a `ready` event, so a client knows it will hear every later poke, and ends with
+ * an `end` event when the token that opened it expires or is revoked (the client reconnects with
+ * a fresh token).
  */
-export async function pokeStream(ctx: ServerContext, orgId: string): Promise<Response> {
+export async function pokeStream(ctx: ServerContext, orgId: string, auth: StreamAuthorization): Promise<Response> {
   const encoder = new TextEncoder();
+  let closed = false;
   let stop: (() => void) | undefined;
   let heartbeat: NodeJS.Timeout | undefined;
+  let expiry: NodeJS.Timeout | undefined;
+  const cleanUp = () => {
+    closed = true;
+    stop?.();
+    if (heartbeat) clearInterval(heartbeat);
+    if (expiry) clearTimeout(expiry);
+  };
   const body = new ReadableStream<Uint8Array>({
     start: async (controller) => {
       const send = (text: string) => {
@@ -84,15 +103,35 @@ export async function pokeStream(ctx: ServerContext, orgId: string): Promise<Res
           // The stream was closed under us; `cancel` cleans up.
         }
       };
-      stop = await hubFor(ctx).listen(orgId, (poke) => send(`event: poke\ndata: ${JSON.stringify(poke)}\n\n`));
-      heartbeat = setInterval(() => send(`: keep-alive\n\n`), HEARTBEAT_MS);
+      const end = (reason: "token_expired" | "token_revoked") => {
+        if (closed) return;
+        send(`event: end\ndata: ${JSON.stringify({ reason })}\n\n`);
+        cleanUp();
+        try {
+          controller.close();
+        } catch {
+          // Already closed by the client.
+        }
+      };
+      const listening = await hubFor(ctx).listen(orgId, (poke) => send(`event: poke\ndata: ${JSON.stringify(poke)}\n\n`));
+      // The client may have gone while we subscribed: `cancel` ran before there was anything to stop.
+      if (closed) {
+        listening();
+        return;
+      }
+      stop = listening;
+      heartbeat = setInterval(() => {
+        void auth.stillAuthorized().then(
+          (ok) => (ok ? send(`: keep-alive\n\n`) : end("token_revoked")),
+          () => send(`: keep-alive\n\n`),
+        );
+      }, auth.heartbeatMs ?? HEARTBEAT_MS);
       heartbeat.unref();
+      expiry = setTimeout(() => end("token_expired"), Math.max(0, auth.until.getTime() - ctx.now().getTime()));
+      expiry.unref();
       send(`retry: 3000\nevent: ready\ndata: {}\n\n`);
     },
-    cancel: () => {
-      stop?.();
-      if (heartbeat) clearInterval(heartbeat);
-    },
+    cancel: cleanUp,
   });
   return new Response(body, {
     headers: {

@@ -7,7 +7,8 @@ import {
   ResolveConflictRequest,
   SyncStatusQuery,
 } from "@repensar/contracts";
-import { authenticateRequest, requireActiveDevice } from "../auth/authenticate";
+import { authenticateAccessToken, authenticateRequest, requireActiveDevice } from "../auth/authenticate";
+import { isAccessTokenRevoked } from "../auth/revocation";
 import type { ServerContext } from "../context";
 import { parseInput, queryObject, readJsonBody } from "../http/body";
 import { json } from "../http/respond";
@@ -69,8 +70,11 @@ export function registerSyncRoutes(router: Router, ctx: ServerContext): void {
   });
 
   router.on("GET", "/sync/events", async ({ request }) => {
-    const principal = await authenticateRequest(ctx, request);
-    return pokeStream(ctx, principal.orgId);
+    const { principal, claims } = await authenticateAccessToken(ctx, request);
+    return pokeStream(ctx, principal.orgId, {
+      until: principal.expiresAt,
+      stillAuthorized: async () => !(await isAccessTokenRevoked(ctx, claims)),
+    });
   });
 
   router.on("GET", "/metrics", async () =>
