@@ -1,23 +1,10 @@
-/** Why a pushed change could not be applied as it stands. */
-export const ConflictType = {
-  /** An UPDATE based on a version the row has since moved past. */
-  VersionMismatch: "version_mismatch",
-  /** An UPDATE of a row the server has deleted. */
-  UpdateOnDeleted: "update_on_deleted",
-  /** A DELETE of a row that moved on since the version the client saw. */
-  DeleteOnModified: "delete_on_modified",
-  /** A CREATE of an id that already exists with other data, or as a tombstone. */
-  CreateExists: "create_exists",
-} as const;
-export type ConflictType = (typeof ConflictType)[keyof typeof ConflictType];
+import { ConflictResolution, ConflictType } from "@repensar/contracts";
 
+// The wire's names, defined once in the contract.
+export { ConflictType };
 /** How a conflict is settled: keep the server's row, apply the client's change, or write `merged_data`. */
-export const ResolutionKind = {
-  ServerWins: "server_wins",
-  ClientWins: "client_wins",
-  Manual: "manual",
-} as const;
-export type ResolutionKind = (typeof ResolutionKind)[keyof typeof ResolutionKind];
+export const ResolutionKind = ConflictResolution;
+export type ResolutionKind = ConflictResolution;
 
 export type Resolution =
   | { resolution: typeof ResolutionKind.ServerWins }

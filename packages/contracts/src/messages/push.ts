@@ -49,7 +49,9 @@ export const PushResult = z.object({
 });
 export type PushResult = z.infer<typeof PushResult>;
 
+/** Why a pushed change could not be applied as it stands. */
 export const ConflictType = {
+  /** An UPDATE based on a version the row has since moved past. */
   VersionMismatch: "version_mismatch",
   /** The server deleted the row; the client edited it. */
   UpdateOnDeleted: "update_on_deleted",
