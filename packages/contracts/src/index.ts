@@ -52,6 +52,7 @@ export {
   TokenResponse,
   TokenUser,
 } from "./messages/auth";
+export { ChangePasswordRequest, ChangePasswordResponse } from "./messages/password";
 export {
   Device,
   DeviceListQuery,

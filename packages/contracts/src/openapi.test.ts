@@ -22,6 +22,7 @@ describe("OpenAPI document", () => {
       ["/auth/refresh", "post"],
       ["/auth/logout", "post"],
       ["/auth/me", "get"],
+      ["/auth/password", "post"],
       ["/.well-known/jwks.json", "get"],
       ["/sync/device/register", "post"],
       ["/sync/device/list", "get"],

@@ -21,6 +21,7 @@ import {
   DeviceRevokeResponse,
 } from "./messages/devices";
 import { SyncPoke } from "./messages/events";
+import { ChangePasswordRequest, ChangePasswordResponse } from "./messages/password";
 import { PullRequest, PullResponse } from "./messages/pull";
 import { PushRequest, PushResponse } from "./messages/push";
 import { SyncStatusQuery, SyncStatusResponse } from "./messages/status";
@@ -136,6 +137,17 @@ const operations: readonly Operation[] = [
     auth: "user",
     response: { name: "MeResponse", schema: MeResponse, description: "The caller" },
     errors: AUTH_ERRORS,
+  },
+  {
+    method: "post",
+    path: "/auth/password",
+    tag: "auth",
+    summary: "Change the caller's password; every sign-in of theirs ends, this one too",
+    operationId: "changePassword",
+    auth: "user",
+    request: { name: "ChangePasswordRequest", schema: ChangePasswordRequest },
+    response: { name: "ChangePasswordResponse", schema: ChangePasswordResponse, description: "Password changed; sign in again" },
+    errors: [...BODY_ERRORS, ...AUTH_ERRORS, "INVALID_CREDENTIALS"],
   },
   {
     method: "get",
