@@ -14,6 +14,7 @@ export const AuditEvent = {
   MemberRoleChanged: "MEMBER_ROLE_CHANGED",
   MemberRemoved: "MEMBER_REMOVED",
   UserRegistered: "USER_REGISTERED",
+  PasswordChanged: "PASSWORD_CHANGED",
 } as const;
 export type AuditEvent = (typeof AuditEvent)[keyof typeof AuditEvent];
 

@@ -277,7 +277,7 @@ export async function ensureFirstAdmin(ctx: ServerContext): Promise<void> {
   });
   if (!created) return;
   if (generated) {
-    ctx.log.warn("first admin created; this password is shown once, sign in and change it", { email, password });
+    ctx.log.warn("first admin created; this password is shown once, sign in and change it under Account", { email, password });
   } else {
     ctx.log.info("first admin created from ADMIN_EMAIL", { email });
   }

@@ -1,4 +1,5 @@
 import {
+  ChangePasswordRequest,
   DeviceId,
   DeviceListQuery,
   DeviceRegisterRequest,
@@ -18,6 +19,7 @@ import type { Router } from "../http/router";
 import { login, logout, me, refresh, registerAccount } from "./accounts";
 import { authenticateAccessToken } from "./authenticate";
 import { deviceScope, listDevices, registerDevice, revokeDevice } from "./devices";
+import { changePassword } from "./password-change";
 
 const DevicePath = z.object({ device_id: DeviceId });
 
@@ -56,6 +58,13 @@ export function registerAuthRoutes(router: Router, ctx: ServerContext): void {
   router.on("GET", "/auth/me", async ({ request }) => {
     const { principal } = await authenticateAccessToken(ctx, request);
     return json(await me(ctx, principal.userId, principal.deviceId));
+  });
+
+  router.on("POST", "/auth/password", async ({ request, info }) => {
+    const { principal } = await authenticateAccessToken(ctx, request);
+    const input = parseInput(ChangePasswordRequest, await readJsonBody(request, maxBytes), "body");
+    const change = { currentPassword: input.current_password, newPassword: input.new_password };
+    return json(await changePassword(ctx, principal, change, clientAddress(request, info, ctx.config.trustProxy)));
   });
 
   router.on(

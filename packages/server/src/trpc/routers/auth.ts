@@ -1,11 +1,18 @@
-import { AppError } from "@repensar/contracts";
+import { AppError, ChangePasswordRequest } from "@repensar/contracts";
 import { z } from "zod";
 import { me, verifyCredentials } from "../../auth/accounts";
 import { AuditEvent, recordAudit } from "../../audit";
+import { changePassword } from "../../auth/password-change";
 import { blankSessionCookie, createSession, invalidateSession, sessionCookie } from "../../auth/sessions";
 import { publicProcedure, router, userProcedure } from "../init";
 
 export const SignInInput = z.object({ email: z.email().max(320), password: z.string().min(1).max(256) });
+
+/** The console's shape of `ChangePasswordRequest`: the same policy, in the console's casing. */
+export const ChangePasswordInput = z.object({
+  currentPassword: ChangePasswordRequest.shape.current_password,
+  newPassword: ChangePasswordRequest.shape.new_password,
+});
 
 export const authRouter = router({
   /** Signs in with email and password (rate-limited like `POST /auth/login`) and sets the session cookie. */
@@ -36,6 +43,11 @@ export const authRouter = router({
     });
     return { message: "Signed out" };
   }),
+
+  /** Sets a new password; the account's other sign-ins and console sessions end, this session stays. */
+  changePassword: userProcedure.input(ChangePasswordInput).mutation(({ ctx, input }) =>
+    changePassword(ctx.ctx, ctx.principal, input, ctx.clientAddress, ctx.principal.tokenId),
+  ),
 
   /** The signed-in user, their organization and role. */
   me: userProcedure.query(async ({ ctx }) => {
