@@ -1,0 +1,3 @@
+import { restSuite } from "./rest-suite";
+
+restSuite("the embedded default", () => ({}));
