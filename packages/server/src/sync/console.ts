@@ -167,15 +167,21 @@ export async function browseEntities(
   return { rows, total: Number(totals[0]?.n ?? 0) };
 }
 
-/** `syncStatus` for every device the caller may see (members: their own; admins: the organization's). */
+/** The dashboard's table: at most this many devices, the most recently seen first. */
+export const MAX_STATUS_DEVICES = 100;
+
+/**
+ * `syncStatus` for the devices the caller may see (members: their own; admins: the
+ * organization's), active ones seen most recently first, at most MAX_STATUS_DEVICES of them, so
+ * the dashboard's cost is bounded whatever the organization's size.
+ */
 export async function deviceSyncStatuses(ctx: ServerContext, principal: Principal): Promise<SyncStatusResponse[]> {
   const d = schema.devices;
   const devices = await ctx.database.db
     .select({ deviceId: d.deviceId })
     .from(d)
     .where(and(eq(d.orgId, principal.orgId), principal.role === "admin" ? undefined : eq(d.userId, principal.userId)))
-    .orderBy(d.deviceName, d.deviceId);
-  const statuses: SyncStatusResponse[] = [];
-  for (const device of devices) statuses.push(await syncStatus(ctx, principal, device.deviceId));
-  return statuses;
+    .orderBy(desc(d.isActive), sql`${d.lastSeenAt} desc nulls last`, d.deviceName, d.deviceId)
+    .limit(MAX_STATUS_DEVICES);
+  return Promise.all(devices.map((device) => syncStatus(ctx, principal, device.deviceId)));
 }
