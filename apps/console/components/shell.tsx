@@ -127,6 +127,9 @@ export function Shell({ children }: { children: ReactNode }) {
             <p className="account-role">
               <span className={`badge badge-${session.role}`}>{session.role}</span>
             </p>
+            <Link href="/account" aria-current={isCurrent(pathname, "/account") ? "page" : undefined}>
+              Account
+            </Link>
             <button type="button" className="button" onClick={() => signOut.mutate()} disabled={signOut.isPending}>
               {signOut.isPending ? "Signing out…" : "Sign out"}
             </button>
