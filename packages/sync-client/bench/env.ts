@@ -1,0 +1,2 @@
+/** The only place the benchmarks read the process environment. */
+export const benchRows = (fallback: number): number => Number(process.env.BENCH_ROWS ?? fallback);
