@@ -32,6 +32,7 @@ export {
   validationError,
   validationIssues,
 } from "./errors";
+export { AuditEvent, auditEvents } from "./audit";
 export {
   MIN_SUPPORTED_PROTOCOL_VERSION,
   PROTOCOL_HEADER,

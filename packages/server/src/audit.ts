@@ -1,22 +1,8 @@
 import { schema, type Executor } from "@repensar/db";
 
-/** What the audit log records; the source's SYNC_COMPLETED plus the security events. */
-export const AuditEvent = {
-  Login: "LOGIN",
-  LoginFailed: "LOGIN_FAILED",
-  Logout: "LOGOUT",
-  RefreshReuseDetected: "REFRESH_REUSE_DETECTED",
-  DeviceRegistered: "DEVICE_REGISTERED",
-  DeviceRevoked: "DEVICE_REVOKED",
-  SyncCompleted: "SYNC_COMPLETED",
-  ConflictResolved: "CONFLICT_RESOLVED",
-  MemberInvited: "MEMBER_INVITED",
-  MemberRoleChanged: "MEMBER_ROLE_CHANGED",
-  MemberRemoved: "MEMBER_REMOVED",
-  UserRegistered: "USER_REGISTERED",
-  PasswordChanged: "PASSWORD_CHANGED",
-} as const;
-export type AuditEvent = (typeof AuditEvent)[keyof typeof AuditEvent];
+import { AuditEvent } from "@repensar/contracts";
+
+export { AuditEvent };
 
 export interface AuditEntry {
   eventType: AuditEvent;

@@ -8,22 +8,10 @@ import { Empty, ErrorState, Loading } from "@/components/states";
 import { formatInstant, humanize } from "@/lib/format";
 import { useTRPC } from "@/lib/trpc";
 import { EventDetails } from "@/components/details";
+import { auditEvents } from "@repensar/contracts";
 
 const PAGE = 50;
-const EVENTS = [
-  "LOGIN",
-  "LOGIN_FAILED",
-  "LOGOUT",
-  "REFRESH_REUSE_DETECTED",
-  "DEVICE_REGISTERED",
-  "DEVICE_REVOKED",
-  "SYNC_COMPLETED",
-  "CONFLICT_RESOLVED",
-  "MEMBER_INVITED",
-  "MEMBER_ROLE_CHANGED",
-  "MEMBER_REMOVED",
-  "USER_REGISTERED",
-] as const;
+const EVENTS = auditEvents;
 
 /** A `datetime-local` value (the reader's clock) as an instant. */
 function toInstant(local: string): string | undefined {
