@@ -6,6 +6,7 @@ import { registerAuthRoutes } from "./auth/routes";
 import type { Config } from "./config";
 import type { ServerContext } from "./context";
 import { registerHealthRoutes } from "./health";
+import { scheduleHousekeeping } from "./housekeeping";
 import { errorResponse, json } from "./http/respond";
 import { Router, type RequestInfo } from "./http/router";
 import { loadSigningKeys, type SigningKeys } from "./keys";
@@ -15,7 +16,6 @@ import type { KeyValueStore } from "./kv/store";
 import { createLogger, type Logger } from "./log";
 import { docsPage } from "./openapi-docs";
 import { registerSyncRoutes } from "./sync/routes";
-import { scheduleTombstonePurge } from "./sync/tombstones";
 
 export interface App {
   context: ServerContext;
@@ -51,7 +51,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   registerHealthRoutes(router, context);
   registerAuthRoutes(router, context);
   registerSyncRoutes(router, context);
-  const stopTombstonePurge = scheduleTombstonePurge(context);
+  const stopHousekeeping = scheduleHousekeeping(context);
   const openapi = JSON.stringify(openApiDocument());
   router.on("GET", "/openapi.json", async () => new Response(openapi, { headers: { "content-type": "application/json" } }));
   router.on("GET", "/docs", async () => new Response(docsPage(), { headers: { "content-type": "text/html; charset=utf-8" } }));
@@ -71,7 +71,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     context,
     handle,
     close: async () => {
-      stopTombstonePurge();
+      stopHousekeeping();
       await kv.close();
       if (!options.database) await database.close();
     },

@@ -34,15 +34,3 @@ export async function purgeTombstones(ctx: ServerContext): Promise<PurgeReport> 
   );
   return { tombstones, processedChanges: Number(processed?.n ?? 0) };
 }
-
-/** Runs `purgeTombstones` every `intervalMs` without keeping the process alive; returns the stop. */
-export function scheduleTombstonePurge(ctx: ServerContext, intervalMs = 60 * 60 * 1000): () => void {
-  const timer = setInterval(() => {
-    purgeTombstones(ctx).then(
-      (report) => ctx.log.info("tombstones purged", { ...report }),
-      (error: unknown) => ctx.log.error("tombstone purge failed", { error }),
-    );
-  }, intervalMs);
-  timer.unref();
-  return () => clearInterval(timer);
-}
