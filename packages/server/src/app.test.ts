@@ -43,6 +43,16 @@ describe("the HTTP surface", () => {
     expect(Object.keys(doc.paths)).toContain("/sync/pull");
   });
 
+  it("counts answered requests by status at /metrics", async () => {
+    await server.fetch("/healthz");
+    await server.fetch("/nope");
+    const text = await (await server.fetch("/metrics")).text();
+    const count = (status: number) => Number(new RegExp(`repensar_http_requests_total\\{status="${status}"\\} (\\d+)`).exec(text)?.[1] ?? 0);
+    expect(count(200)).toBeGreaterThanOrEqual(1);
+    expect(count(404)).toBeGreaterThanOrEqual(1);
+    expect(text).toContain("# TYPE repensar_http_requests_total counter");
+  });
+
   it("serves a readable docs page", async () => {
     const res = await server.fetch("/docs");
     expect(res.headers.get("content-type")).toMatch(/text\/html/);

@@ -15,6 +15,7 @@ import { createRedisStore } from "./kv/redis";
 import type { KeyValueStore } from "./kv/store";
 import { createLogger, type Logger } from "./log";
 import { docsPage } from "./openapi-docs";
+import { metricsFor } from "./sync/metrics";
 import { registerSyncRoutes } from "./sync/routes";
 
 export interface App {
@@ -56,15 +57,21 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   router.on("GET", "/openapi.json", async () => new Response(openapi, { headers: { "content-type": "application/json" } }));
   router.on("GET", "/docs", async () => new Response(docsPage(), { headers: { "content-type": "text/html; charset=utf-8" } }));
 
-  const handle = async (request: Request, info: RequestInfo = {}): Promise<Response> => {
+  const metrics = metricsFor(context);
+  const route = async (request: Request, info: RequestInfo): Promise<Response> => {
     try {
       const url = new URL(request.url);
-      const route = router.match(request.method, url.pathname);
-      if (!route) throw new AppError("NOT_FOUND", `No route for ${request.method} ${url.pathname}.`);
-      return await route.handler({ request, url, params: route.params, info });
+      const match = router.match(request.method, url.pathname);
+      if (!match) throw new AppError("NOT_FOUND", `No route for ${request.method} ${url.pathname}.`);
+      return await match.handler({ request, url, params: match.params, info });
     } catch (error) {
       return errorResponse(error, log);
     }
+  };
+  const handle = async (request: Request, info: RequestInfo = {}): Promise<Response> => {
+    const response = await route(request, info);
+    metrics.httpRequests.inc(1, String(response.status));
+    return response;
   };
 
   return {
