@@ -53,6 +53,12 @@ describe.skipIf(!existsSync(CHROMIUM))("the console in a browser", { timeout: 12
   }
 
   async function shot(page: Page, name: string): Promise<void> {
+    // Show the page as a person sees it once it has loaded, not its loading placeholders.
+    await page
+      .waitForFunction(() => !/Loading [^\n]*…/.test(document.body.innerText) && !document.querySelector(".stat-value:not(:has(*))")?.textContent?.includes("…"), null, {
+        timeout: 10_000,
+      })
+      .catch(() => undefined);
     await page.screenshot({ path: join(outputDir, `${name}.png`), fullPage: true });
   }
 
