@@ -36,10 +36,9 @@ export function normalizeEmail(email: string): string {
   return email.trim().toLowerCase();
 }
 
-/** A user with their organization and role, by email. */
-export async function findAccountByEmail(ctx: ServerContext, email: string, on: Executor = ctx.database.db): Promise<Account | undefined> {
+function selectAccount(on: Executor) {
   const { users, memberships } = schema;
-  const [row] = await on
+  return on
     .select({
       userId: users.id,
       email: users.email,
@@ -50,29 +49,18 @@ export async function findAccountByEmail(ctx: ServerContext, email: string, on: 
       role: memberships.role,
     })
     .from(users)
-    .innerJoin(memberships, eq(memberships.userId, users.id))
-    .where(eq(users.email, normalizeEmail(email)))
-    .limit(1);
+    .innerJoin(memberships, eq(memberships.userId, users.id));
+}
+
+/** A user with their organization and role, by email. */
+export async function findAccountByEmail(ctx: ServerContext, email: string, on: Executor = ctx.database.db): Promise<Account | undefined> {
+  const [row] = await selectAccount(on).where(eq(schema.users.email, normalizeEmail(email))).limit(1);
   return row;
 }
 
 /** A user with their organization and role, by id. */
 export async function findAccountById(ctx: ServerContext, userId: string, on: Executor = ctx.database.db): Promise<Account | undefined> {
-  const { users, memberships } = schema;
-  const [row] = await on
-    .select({
-      userId: users.id,
-      email: users.email,
-      name: users.name,
-      passwordHash: users.passwordHash,
-      disabledAt: users.disabledAt,
-      orgId: memberships.orgId,
-      role: memberships.role,
-    })
-    .from(users)
-    .innerJoin(memberships, eq(memberships.userId, users.id))
-    .where(eq(users.id, userId))
-    .limit(1);
+  const [row] = await selectAccount(on).where(eq(schema.users.id, userId)).limit(1);
   return row;
 }
 
