@@ -146,7 +146,14 @@ export interface LocalStore {
   getCursor(): Promise<string | null>;
   setCursor(cursor: string | null): Promise<void>;
   syncState(type: EntityType, id: string): Promise<RowSyncState | null>;
-  /** Conflict settled for the server (or the row is gone there: `null`): drops the row's pending changes and takes that state. */
+  /**
+   * A conflict on this change was settled and the server holds `server` (its row as of the
+   * resolution). Removes only this entry, makes `server` the row's base, and moves the entries
+   * queued behind it onto that version: edits made while the change waited are kept and pushed
+   * next. Returns `false` if the entry is no longer in the outbox (the conflict was settled before).
+   */
+  settleChange(changeId: string, server: ServerState): Promise<boolean>;
+  /** The row is settled to this server state (or gone there: `null`): drops every pending change for it and takes that state. */
   acceptServerState(type: EntityType, id: string, server: ServerState | null): Promise<void>;
   /**
    * Conflict settled for the client or by a merge: `server` becomes the base, and the row's pending

@@ -7,7 +7,7 @@ import { startTestServer, type TestServer } from "@repensar/server/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApiClient, type ApiClient } from "./api/client";
 import type { LocalStore } from "./local-store";
-import { clientWins, callback, lastWriteWins, merge, serverWins, type Resolver } from "./resolvers";
+import { clientWins, callback, deferred, lastWriteWins, merge, serverWins, type Resolver } from "./resolvers";
 import { createMemoryStore } from "./stores/memory";
 import { createSqliteStore } from "./stores/sqlite";
 import { SyncManager, type SyncEvents } from "./sync-manager";
@@ -101,6 +101,18 @@ async function expectConverged(email: string, ...devices: Device[]): Promise<Sna
   const truth = await serverSnapshot(email);
   for (const device of devices) expect(await snapshot(device.store)).toEqual(truth);
   return truth;
+}
+
+/** A fetch whose push requests can be made to fail as if the network were down. */
+function pushCanFail(): { down: { push: boolean }; fetch: typeof fetch } {
+  const down = { push: false };
+  return {
+    down,
+    fetch: async (input, init) => {
+      if (down.push && String(input).includes("/sync/push")) throw new TypeError("fetch failed");
+      return fetch(input, init);
+    },
+  };
 }
 
 describe("SyncManager against the real server", () => {
@@ -211,6 +223,61 @@ describe("SyncManager against the real server", () => {
       expect(truth[`project/${row.id}`]?.data["name"]).toBe(deleterWins ? undefined : "Edited");
     }
   }, 90_000);
+
+  describe("an edit queued behind a conflicting change survives the conflict's resolution", () => {
+    for (const [name, resolver, kept] of [
+      ["server_wins", serverWins, "A"],
+      ["client_wins", clientWins, "B"],
+    ] as const) {
+      it(name, async () => {
+        const email = await newUser();
+        const a = await newDevice(email);
+        const net = pushCanFail();
+        const b = await newDevice(email, { resolver, fetch: net.fetch, sqlite: true });
+        const v = await a.store.create("volunteer", { name: "V" });
+        await a.manager.sync();
+        await b.manager.sync();
+        await a.store.update("volunteer", v.id, { name: "A" });
+        await a.manager.sync();
+        await b.store.update("volunteer", v.id, { name: "B" });
+        net.down.push = true;
+        await expect(b.manager.sync()).rejects.toThrow();
+        net.down.push = false;
+        // Offline, after the push went out unanswered: this edit queues behind the sent change.
+        await b.store.update("volunteer", v.id, { notes: "keep me" });
+        expect((await b.manager.sync()).conflicts).toBe(1);
+        await a.manager.sync();
+        const truth = await expectConverged(email, a, b);
+        expect(truth[`volunteer/${v.id}`]?.data).toMatchObject({ name: kept, notes: "keep me" });
+      }, 60_000);
+    }
+
+    it("parked, then resolved by the app", async () => {
+      const email = await newUser();
+      const a = await newDevice(email);
+      const b = await newDevice(email, { resolver: deferred, sqlite: true });
+      const v = await a.store.create("volunteer", { name: "V" });
+      await a.manager.sync();
+      await b.manager.sync();
+      await a.store.update("volunteer", v.id, { name: "A" });
+      await a.manager.sync();
+      await b.store.update("volunteer", v.id, { name: "B" });
+      await b.manager.sync();
+      const [parked] = await b.manager.parkedConflicts();
+      if (!parked) throw new Error("the conflict was not parked");
+      await b.store.update("volunteer", v.id, { notes: "keep me" });
+      const parkedList = await b.store.getMeta("sync.parked_conflicts");
+      expect(await b.manager.resolveParked(parked.conflict.conflict_id, "server_wins")).toMatchObject({ sent: true });
+      // The device shows the resolved row at once, with the queued edit on top.
+      expect((await b.store.get("volunteer", v.id))?.data).toMatchObject({ name: "A", notes: "keep me" });
+      // As if the app had stopped before the conflict was unparked: replaying it loses nothing.
+      await b.store.setMeta("sync.parked_conflicts", parkedList);
+      await b.manager.sync();
+      await a.manager.sync();
+      const truth = await expectConverged(email, a, b);
+      expect(truth[`volunteer/${v.id}`]?.data).toMatchObject({ name: "A", notes: "keep me" });
+    }, 60_000);
+  });
 
   it("retries a push whose response was lost after the server committed it, without duplicates", async () => {
     const email = await newUser();

@@ -15,6 +15,7 @@ import { Emitter } from "./events";
 import type { ChangeError, LocalStore, PendingChange, RowSyncState, ServerState } from "./local-store";
 import { LocalStoreError, LocalStoreErrorCode } from "./errors";
 import { resolverFor, suggested, type Resolver } from "./resolvers";
+import { serverStateAfter } from "./outbox";
 import { isAuthenticatedOffline } from "./tokens/jwt";
 import type { TokenStore } from "./tokens/token-store";
 
@@ -124,8 +125,9 @@ interface Counts {
  *            | <----------------------------------------------------+
  *   [push batch] markSent -> POST /sync/push (same change_ids on retry)
  *            | applied  -> completeChange(version)
- *            | conflict -> resolver -> resolve on server -> local row takes the server state
- *            |             (or parked for the app, or rebased into a new change if stale)
+ *            | conflict -> resolver -> resolve on server -> settleChange: the row takes the resolved
+ *            |             state, edits queued behind the change follow it (or parked for the app,
+ *            |             or rebased into a new change if stale)
  *            | failed   -> discardChange, `rejected`
  *            | more pending? push next batch
  *            v
@@ -415,23 +417,32 @@ export class SyncManager {
   }
 
   /**
-   * Sends the resolution, then makes the local row the server's state as of the conflict (or
-   * newer, if a pull has seen newer); the pull that follows brings the resolved version. If the
-   * row moved on since the conflict, the decision is redone on the newest state as a new change.
+   * Sends the resolution, then settles the conflicting change alone: the row's base becomes the
+   * server's row as the resolution left it, and edits queued behind the change move onto that
+   * version (they are pushed next). If the row moved on since the conflict, the decision is redone
+   * on the newest state as a new change.
    */
   async #applyResolution(changeId: string, conflict: ConflictData, resolution: Resolution, nextRound: Set<string>): Promise<void> {
     const type = conflict.entity_type;
     if (!isEntityType(type)) throw new LocalStoreError(LocalStoreErrorCode.UnknownEntityType, `Unknown entity type '${type}'`);
     const id = conflict.entity_id;
+    const before = await this.#store.syncState(type, id);
+    const change = before?.pending.find((entry) => entry.change_id === changeId);
+    if (!change) {
+      // Settled locally already (the app stopped before it could unpark): the server has it too.
+      await this.#unpark(changeId);
+      return;
+    }
+    let version: number | null = null;
     try {
-      await this.#withRetry(() => this.#api.resolveConflict(conflict.conflict_id, resolution));
+      version = (await this.#withRetry(() => this.#api.resolveConflict(conflict.conflict_id, resolution))).version ?? null;
     } catch (error) {
       if (isApiError(error, "CONFLICT_STALE") && resolution.resolution !== ResolutionKind.ServerWins) {
         const local = await this.#store.syncState(type, id);
         const server = newestServerState(conflict, local, this.#now());
         const resolved = resolution.resolution === ResolutionKind.Manual ? { data: resolution.merged_data, deleted: false } : undefined;
-        const change = await this.#store.rebaseOnServer(type, id, server, resolved);
-        if (change) nextRound.add(change.change_id);
+        const rebased = await this.#store.rebaseOnServer(type, id, server, resolved);
+        if (rebased) nextRound.add(rebased.change_id);
         await this.#unpark(changeId);
         return;
       }
@@ -439,7 +450,7 @@ export class SyncManager {
       if (!isApiError(error, "CONFLICT_STALE") && !isApiError(error, "CONFLICT_ALREADY_RESOLVED")) throw error;
     }
     const local = await this.#store.syncState(type, id);
-    await this.#store.acceptServerState(type, id, newestServerState(conflict, local, this.#now()));
+    await this.#store.settleChange(changeId, resolvedServerState(conflict, local, change, resolution, version, this.#now()));
     await this.#unpark(changeId);
   }
 
@@ -508,6 +519,28 @@ export function readLastSyncedAt(store: LocalStore): Promise<string | null> {
 
 function summaryOf(counts: Counts): SyncSummary {
   return { pulled: counts.pulled, pushed: counts.pushed, conflicts: counts.conflicts, failed: counts.failed };
+}
+
+/**
+ * The server's row once `resolution` was accepted at `version`: `client_wins` is the conflicting
+ * change applied over the server's row, `manual` the merged row. Without a version (server_wins,
+ * or a conflict someone else settled), the newest server state this device knows.
+ */
+function resolvedServerState(
+  conflict: ConflictData,
+  local: RowSyncState | null,
+  change: PendingChange,
+  resolution: Resolution,
+  version: number | null,
+  now: number,
+): ServerState {
+  const newest = newestServerState(conflict, local, now);
+  if (version === null || version <= newest.version) return newest;
+  if (resolution.resolution === ResolutionKind.Manual) {
+    return { version, data: resolution.merged_data, deleted_at: null, updated_at: new Date(now).toISOString() };
+  }
+  if (resolution.resolution === ResolutionKind.ClientWins) return serverStateAfter(newest, change, version);
+  return newest;
 }
 
 /** The server's row as the conflict describes it, unless a pull has since shown a newer one. */

@@ -382,6 +382,24 @@ export function createStore(backend: StoreBackend, options: StoreOptions = {}): 
       });
     },
 
+    async settleChange(changeId, server) {
+      return open().transaction(() => {
+        const change = backend.getChange(changeId);
+        if (!change) return false;
+        const type = change.entity_type;
+        const row = stored(backend.getRow(type, change.entity_id));
+        backend.removeChange(changeId);
+        const base = { ...server, data: normalizeData(type, server.data) };
+        const rest = backend.changesFor(type, change.entity_id).map((entry) => {
+          const rebased = { ...entry, version: base.version };
+          backend.replaceChange(rebased);
+          return rebased;
+        });
+        settle(type, change.entity_id, row.created_at, base, row.server, rest);
+        return true;
+      });
+    },
+
     async acceptServerState(type, id, server) {
       knownType(type);
       open().transaction(() => {

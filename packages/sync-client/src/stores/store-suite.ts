@@ -345,6 +345,40 @@ export function localStoreSuite(name: string, makeStore: () => LocalStore | Prom
     });
 
     describe("conflict hooks", () => {
+      it("settleChange takes the resolved state and keeps the edits queued behind the change", async () => {
+        const store = await fresh();
+        await pullRows(store, [{ id: "v1", version: 1, data: { name: "A" } }]);
+        await store.update("volunteer", "v1", { name: "Mine" });
+        const [sent] = await store.pendingChanges();
+        await store.markSent([must(sent).change_id]);
+        await store.update("volunteer", "v1", { notes: "queued" });
+
+        expect(await store.settleChange(must(sent).change_id, state(3, { name: "Resolved" }))).toBe(true);
+        expect(await store.get("volunteer", "v1")).toMatchObject({
+          version: 3,
+          pending: true,
+          data: volunteer({ name: "Resolved", notes: "queued" }),
+        });
+        const [next, ...rest] = await store.pendingChanges();
+        expect(rest).toEqual([]);
+        expect(next).toMatchObject({ operation: "UPDATE", version: 3, data: { notes: "queued" }, sent_at: null });
+        expect((await store.syncState("volunteer", "v1"))?.base).toMatchObject({ version: 3, data: volunteer({ name: "Resolved" }) });
+        // Settled once: settling again (a replay after a crash) changes nothing.
+        expect(await store.settleChange(must(sent).change_id, state(2, { name: "Older" }))).toBe(false);
+        expect(await store.get("volunteer", "v1")).toMatchObject({ version: 3, data: volunteer({ name: "Resolved", notes: "queued" }) });
+        expect(await store.pendingCount()).toBe(1);
+      });
+
+      it("settleChange with nothing queued leaves the row as the server holds it", async () => {
+        const store = await fresh();
+        await pullRows(store, [{ id: "v1", version: 1, data: { name: "A" } }]);
+        await store.update("volunteer", "v1", { name: "Mine" });
+        const [change] = await store.pendingChanges();
+        await store.settleChange(must(change).change_id, state(2, { name: "Mine" }));
+        expect(await store.pendingCount()).toBe(0);
+        expect(await store.get("volunteer", "v1")).toMatchObject({ version: 2, pending: false, data: volunteer({ name: "Mine" }) });
+      });
+
       it("acceptServerState drops the row's pending changes and takes the server's state", async () => {
         const store = await fresh();
         await pullRows(store, [{ id: "v1", version: 1, data: { name: "A" } }]);
