@@ -20,7 +20,8 @@ let server: TestServer;
 let dir: string;
 
 beforeAll(async () => {
-  server = await startTestServer();
+  // Every device signs in, and the tests sign in more often than the default allowance.
+  server = await startTestServer({ loginMaxAttempts: 10_000 });
   dir = mkdtempSync(join(tmpdir(), "sync-e2e-"));
 }, 60_000);
 
@@ -278,6 +279,29 @@ describe("SyncManager against the real server", () => {
       expect(truth[`volunteer/${v.id}`]?.data).toMatchObject({ name: "A", notes: "keep me" });
     }, 60_000);
   });
+
+  it("a parked merge applied after a newer pull keeps the newer edit made elsewhere", async () => {
+    const email = await newUser();
+    const a = await newDevice(email);
+    const b = await newDevice(email, { resolver: deferred });
+    const v = await a.store.create("volunteer", { name: "V" });
+    await a.manager.sync();
+    await b.manager.sync();
+    await a.store.update("volunteer", v.id, { email: "a1@example.org" });
+    await a.manager.sync();
+    await b.store.update("volunteer", v.id, { phone: "555" });
+    await b.manager.sync();
+    const [parked] = await b.manager.parkedConflicts();
+    if (!parked) throw new Error("the conflict was not parked");
+    await a.store.update("volunteer", v.id, { name: "A-new" });
+    await a.manager.sync();
+    await b.manager.sync(); // pulls the newer edit; the parked change waits
+    await b.manager.resolveParked(parked.conflict.conflict_id, "merge");
+    await b.manager.sync();
+    await a.manager.sync();
+    const truth = await expectConverged(email, a, b);
+    expect(truth[`volunteer/${v.id}`]?.data).toMatchObject({ name: "A-new", email: "a1@example.org", phone: "555" });
+  }, 60_000);
 
   it("retries a push whose response was lost after the server committed it, without duplicates", async () => {
     const email = await newUser();

@@ -7,15 +7,15 @@ import {
   entityTypes as allEntityTypes,
   isEntityType,
 } from "@repensar/contracts";
-import { ResolutionKind, type Resolution } from "@repensar/conflict-engine";
+import { ResolutionKind, sameValue, type Resolution } from "@repensar/conflict-engine";
 import { z } from "zod";
 import type { ApiClient, RevokedReason } from "./api/client";
 import { ApiError, isApiError } from "./api/errors";
 import { Emitter } from "./events";
-import type { ChangeError, LocalStore, PendingChange, RowSyncState, ServerState } from "./local-store";
+import type { ChangeError, EntityData, LocalStore, PendingChange, RowSyncState, ServerState } from "./local-store";
 import { LocalStoreError, LocalStoreErrorCode } from "./errors";
 import { resolverFor, suggested, type Resolver } from "./resolvers";
-import { serverStateAfter } from "./outbox";
+import { materialize, serverStateAfter } from "./outbox";
 import { isAuthenticatedOffline } from "./tokens/jwt";
 import type { TokenStore } from "./tokens/token-store";
 
@@ -440,7 +440,8 @@ export class SyncManager {
       if (isApiError(error, "CONFLICT_STALE") && resolution.resolution !== ResolutionKind.ServerWins) {
         const local = await this.#store.syncState(type, id);
         const server = newestServerState(conflict, local, this.#now());
-        const resolved = resolution.resolution === ResolutionKind.Manual ? { data: resolution.merged_data, deleted: false } : undefined;
+        const resolved =
+          resolution.resolution === ResolutionKind.Manual ? mergedOnNewest(conflict, resolution.merged_data, server, local, changeId) : undefined;
         const rebased = await this.#store.rebaseOnServer(type, id, server, resolved);
         if (rebased) nextRound.add(rebased.change_id);
         await this.#unpark(changeId);
@@ -519,6 +520,28 @@ export function readLastSyncedAt(store: LocalStore): Promise<string | null> {
 
 function summaryOf(counts: Counts): SyncSummary {
   return { pulled: counts.pulled, pushed: counts.pushed, conflicts: counts.conflicts, failed: counts.failed };
+}
+
+/**
+ * A merged row decided against the conflict's server state, redone on a newer one: only the fields
+ * where the decision differs from the state it was made against are taken from it, so edits the
+ * server gained since stand; the device's edits queued behind the change go on top.
+ */
+function mergedOnNewest(
+  conflict: ConflictData,
+  merged: Readonly<Record<string, unknown>>,
+  newest: ServerState,
+  local: RowSyncState | null,
+  changeId: string,
+): { data: EntityData; deleted: boolean } {
+  const decided: EntityData = {};
+  for (const [name, value] of Object.entries(merged)) {
+    if (!sameValue(value, conflict.server_data[name])) decided[name] = value;
+  }
+  const pending = local?.pending ?? [];
+  const queued = pending.slice(pending.findIndex((entry) => entry.change_id === changeId) + 1);
+  const visible = materialize({ ...newest, data: { ...newest.data, ...decided }, deleted_at: null }, queued);
+  return { data: visible.data, deleted: visible.deleted_at !== null };
 }
 
 /**
