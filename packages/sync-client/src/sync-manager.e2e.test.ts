@@ -303,6 +303,56 @@ describe("SyncManager against the real server", () => {
     expect(truth[`volunteer/${v.id}`]?.data).toMatchObject({ name: "A-new", email: "a1@example.org", phone: "555" });
   }, 60_000);
 
+  it("a full resync the network interrupted still drops rows the server deleted", async () => {
+    const email = await newUser();
+    const a = await newDevice(email);
+    const mode = { expire: false, down: false };
+    const f: typeof fetch = async (input, init) => {
+      if (String(input).includes("/sync/pull")) {
+        const body: unknown = JSON.parse(typeof init?.body === "string" ? init.body : "{}");
+        const since = typeof body === "object" && body !== null && "since" in body ? body.since : null;
+        if (mode.expire && since !== null) {
+          // The server purged tombstones past this device's cursor ...
+          mode.expire = false;
+          mode.down = true;
+          return Response.json({ detail: "Sync token too old", code: "SYNC_RESET_REQUIRED" }, { status: 410 });
+        }
+        // ... and the network drops during the full sync that follows.
+        if (mode.down) throw new TypeError("fetch failed");
+      }
+      return fetch(input, init);
+    };
+    const b = await newDevice(email, { fetch: f, sqlite: true });
+    const gone = await a.store.create("volunteer", { name: "gone" });
+    await a.store.create("volunteer", { name: "stays" });
+    await a.manager.sync();
+    await b.manager.sync();
+    await a.store.delete("volunteer", gone.id);
+    await a.manager.sync();
+    mode.expire = true;
+    await expect(b.manager.sync()).rejects.toThrow();
+    mode.down = false;
+    await b.manager.sync();
+    expect((await b.store.list("volunteer")).map((row) => row.data["name"])).toEqual(["stays"]);
+    await expectConverged(email, a, b);
+  }, 60_000);
+
+  it("a sync token the server does not accept leads to a full resync instead of failing every sync", async () => {
+    const email = await newUser();
+    const a = await newDevice(email);
+    const b = await newDevice(email, { sqlite: true });
+    const gone = await a.store.create("volunteer", { name: "gone" });
+    await a.store.create("volunteer", { name: "stays" });
+    await a.manager.sync();
+    await b.manager.sync();
+    await a.store.delete("volunteer", gone.id);
+    await a.manager.sync();
+    await b.store.setCursor("not-a-token-this-server-signed");
+    await b.manager.sync();
+    expect(b.events.reset).toHaveLength(1);
+    expect((await b.store.list("volunteer")).map((row) => row.data["name"])).toEqual(["stays"]);
+  }, 60_000);
+
   it("retries a push whose response was lost after the server committed it, without duplicates", async () => {
     const email = await newUser();
     let dropped = 0;

@@ -49,7 +49,7 @@ export interface SyncEvents {
   rejected: { readonly change: PendingChange; readonly error: ChangeError };
   /** A retryable failure; the call is tried again after `delayMs`. */
   retry: { readonly attempt: number; readonly delayMs: number; readonly error: ApiError };
-  /** The server's sync token was too old: the cursor was dropped for a full sync. */
+  /** The server's sync token was too old or not one it accepts: the cursor was dropped for a full sync. */
   reset: Record<string, never>;
   /** The device was revoked or the session ended: tokens are cleared, syncing stops until sign-in. */
   revoked: { readonly reason: RevokedReason };
@@ -91,6 +91,8 @@ export interface SyncManagerOptions {
 const META_DEVICE = "sync.device_registered";
 const META_PARKED = "sync.parked_conflicts";
 const META_LAST_SYNC = "sync.last_synced_at";
+/** Set from a 410 until a full resync has run to its end and dropped the rows the server no longer has. */
+const META_FULL_RESYNC = "sync.full_resync";
 /** Push-then-pull rounds per sync; a round only follows one in which a conflict became a new change. */
 const MAX_ROUNDS = 5;
 
@@ -119,10 +121,12 @@ interface Counts {
  *            |
  *   [settle parked conflicts the app has decided]
  *            |
- *      +-> [pull page] --410--> cursor = null, full resync (once) --+
- *      |     | apply page + its cursor in one transaction           |
- *      +-----+ has_more                                             |
- *            | <----------------------------------------------------+
+ *      +-> [pull page] --410 / INVALID_SYNC_TOKEN--> cursor = null, full resync --+
+ *      |     | apply page + its cursor in one transaction                           |
+ *      +-----+ has_more                                                             |
+ *            | <--------------------------------------------------------------------+
+ *            | full resync complete -> drop rows the server no longer has
+ *            |   (one interrupted starts over from null on the next sync)
  *   [push batch] markSent -> POST /sync/push (same change_ids on retry)
  *            | applied  -> completeChange(version)
  *            | conflict -> resolver -> resolve on server -> settleChange: the row takes the resolved
@@ -267,9 +271,11 @@ export class SyncManager {
   }
 
   async #pullAll(counts: Counts): Promise<void> {
-    let cursor = await this.#store.getCursor();
-    // Set during a full resync after 410: rows the server no longer has must go.
-    let seen: Map<EntityType, Set<string>> | null = null;
+    // A full resync (after 410) tells which rows the server no longer has only once it has run
+    // through from `since = null` in one go; the stored flag makes an interrupted one start over.
+    const resyncing = (await this.#store.getMeta(META_FULL_RESYNC)) !== null;
+    let cursor = resyncing ? null : await this.#store.getCursor();
+    let seen: Map<EntityType, Set<string>> | null = resyncing ? new Map() : null;
     for (;;) {
       let page;
       try {
@@ -278,7 +284,10 @@ export class SyncManager {
           this.#api.pull({ device_id: this.#device.device_id, entity_types: [...this.#entityTypes], since, limit: this.#pullLimit }),
         );
       } catch (error) {
-        if (seen === null && cursor !== null && isApiError(error, "SYNC_RESET_REQUIRED")) {
+        // An unreadable token (signed by another server, or for another account) cannot be paged on either.
+        if (seen === null && cursor !== null && (isApiError(error, "SYNC_RESET_REQUIRED") || isApiError(error, "INVALID_SYNC_TOKEN"))) {
+          // The flag first: if the app stops before the cursor is cleared, the next sync still starts over.
+          await this.#store.setMeta(META_FULL_RESYNC, "1");
           await this.#store.setCursor(null);
           cursor = null;
           seen = new Map();
@@ -303,7 +312,10 @@ export class SyncManager {
       cursor = page.sync_token;
       if (!page.has_more) break;
     }
-    if (seen) await this.#dropRowsGoneFromServer(seen);
+    if (seen) {
+      await this.#dropRowsGoneFromServer(seen);
+      await this.#store.setMeta(META_FULL_RESYNC, null);
+    }
   }
 
   #wanted(type: string): type is EntityType {
