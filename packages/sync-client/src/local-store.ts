@@ -132,8 +132,12 @@ export interface LocalStore {
   completeChange(changeId: string, result: { readonly version: number }): Promise<void>;
   /** A push attempt failed without settling the change: count it and keep the entry. Returns the new retry count. */
   recordFailure(changeId: string, error: ChangeError): Promise<number>;
-  /** The server refused the change for good: drops it and the entries queued behind it for the same row. */
-  discardChange(changeId: string): Promise<void>;
+  /**
+   * The server refused the change for good: drops it, and the row shows its base with the entries
+   * queued behind it on top (their own fields still apply, and are pushed next). Entries queued
+   * behind a refused CREATE have no row to apply to and are dropped too. Returns every entry dropped.
+   */
+  discardChange(changeId: string): Promise<PendingChange[]>;
 
   // --- Server state ------------------------------------------------------------------------
 

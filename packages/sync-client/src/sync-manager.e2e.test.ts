@@ -280,6 +280,33 @@ describe("SyncManager against the real server", () => {
     }, 60_000);
   });
 
+  it("a change the server refuses takes only itself out of the outbox: edits queued behind it are pushed and each refusal is reported", async () => {
+    const email = await newUser();
+    const net = pushCanFail();
+    const b = await newDevice(email, { fetch: net.fetch, sqlite: true });
+    const v = await b.store.create("volunteer", { name: "V" });
+    await b.manager.sync();
+    // The device accepts text the server cannot store, and the push goes out unanswered ...
+    await b.store.update("volunteer", v.id, { notes: "bad\u0000text" });
+    const fresh = await b.store.create("volunteer", { name: "New", notes: "also\u0000bad" });
+    net.down.push = true;
+    await expect(b.manager.sync()).rejects.toThrow();
+    net.down.push = false;
+    // ... and the user goes on editing both rows offline.
+    await b.store.update("volunteer", v.id, { phone: "555" });
+    await b.store.update("volunteer", fresh.id, { phone: "777" });
+    expect(await b.manager.sync()).toMatchObject({ failed: 3 });
+    const rejected = (b.events.rejected ?? []).map((event) => [event.change.entity_id, event.change.operation, event.error.code]);
+    expect(rejected).toEqual([
+      [v.id, "UPDATE", "VALIDATION_ERROR"],
+      [fresh.id, "CREATE", "VALIDATION_ERROR"],
+      [fresh.id, "UPDATE", "VALIDATION_ERROR"],
+    ]);
+    const truth = await expectConverged(email, b);
+    expect(Object.keys(truth)).toEqual([`volunteer/${v.id}`]);
+    expect(truth[`volunteer/${v.id}`]?.data).toMatchObject({ name: "V", notes: null, phone: "555" });
+  }, 60_000);
+
   it("a parked merge applied after a newer pull keeps the newer edit made elsewhere", async () => {
     const email = await newUser();
     const a = await newDevice(email);

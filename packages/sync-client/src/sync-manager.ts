@@ -45,7 +45,7 @@ export interface SyncEvents {
   progress: SyncProgress;
   /** A conflict was reported; `resolution` is what the resolver chose, `null` when it was parked. */
   conflict: { readonly conflict: ConflictData; readonly resolution: Resolution | null };
-  /** The server refused a change for good (`failed`); it was dropped from the outbox. */
+  /** The server refused a change for good (`failed`); it was dropped from the outbox. Emitted for every entry dropped. */
   rejected: { readonly change: PendingChange; readonly error: ChangeError };
   /** A retryable failure; the call is tried again after `delayMs`. */
   retry: { readonly attempt: number; readonly delayMs: number; readonly error: ApiError };
@@ -132,7 +132,7 @@ interface Counts {
  *            | conflict -> resolver -> resolve on server -> settleChange: the row takes the resolved
  *            |             state, edits queued behind the change follow it (or parked for the app,
  *            |             or rebased into a new change if stale)
- *            | failed   -> discardChange, `rejected`
+ *            | failed   -> discardChange (edits queued behind it stay), `rejected` for each dropped
  *            | more pending? push next batch
  *            v
  *   anything pushed? -> pull again (the device reaches the server's versions) -> push round
@@ -408,9 +408,15 @@ export class SyncManager {
             code: result.error?.code ?? "FAILED",
             detail: typeof detail === "string" ? detail : (detail ?? []).map((i) => `${i.loc.join(".")}: ${i.msg}`).join("; "),
           };
-          await this.#store.discardChange(change.change_id);
-          counts.failed += 1;
-          this.#events.emit("rejected", { change, error });
+          const dropped = await this.#store.discardChange(change.change_id);
+          counts.failed += dropped.length;
+          for (const entry of dropped) {
+            const own = entry.change_id === change.change_id;
+            this.#events.emit("rejected", {
+              change: entry,
+              error: own ? error : { code: error.code, detail: `Queued behind the refused CREATE ${change.change_id}: ${error.detail}` },
+            });
+          }
           break;
         }
       }

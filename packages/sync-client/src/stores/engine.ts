@@ -341,16 +341,22 @@ export function createStore(backend: StoreBackend, options: StoreOptions = {}): 
     },
 
     async discardChange(changeId) {
-      open().transaction(() => {
+      return open().transaction(() => {
         const change = mustChange(changeId);
         const type = change.entity_type;
         const row = stored(backend.getRow(type, change.entity_id));
-        const kept: StoredChange[] = [];
-        for (const entry of backend.changesFor(type, change.entity_id)) {
-          if (entry.seq >= change.seq) backend.removeChange(entry.change_id);
-          else kept.push(entry);
+        backend.removeChange(changeId);
+        const dropped: StoredChange[] = [change];
+        let kept = backend.changesFor(type, change.entity_id);
+        if (change.operation === Operation.Create && row.base === null) {
+          // The row never reached the server: edits queued behind its CREATE have nothing to change.
+          for (const entry of kept) backend.removeChange(entry.change_id);
+          dropped.push(...kept);
+          kept = [];
         }
+        // Queued entries already build on the refused entry's version, which is the row's base.
         settle(type, change.entity_id, row.created_at, row.base, row.server, kept);
+        return dropped.map(({ seq: _seq, ...entry }) => entry);
       });
     },
 

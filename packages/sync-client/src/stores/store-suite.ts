@@ -218,16 +218,41 @@ export function localStoreSuite(name: string, makeStore: () => LocalStore | Prom
         expect((await store.pendingChanges())[0]).toMatchObject({ retry_count: 2, last_error: { code: "NETWORK", detail: "offline" } });
       });
 
-      it("discarding a refused change drops it and what was queued behind it, and restores the server state", async () => {
+      it("discarding a refused change drops only it: the edits queued behind it stay, on the server state", async () => {
         const store = await fresh();
         await pullRows(store, [{ id: "v1", version: 1, data: { name: "A" } }]);
         await store.update("volunteer", "v1", { name: "B" });
         const [first] = await store.pendingChanges();
         await store.markSent([must(first).change_id]);
-        await store.update("volunteer", "v1", { name: "C" });
+        await store.update("volunteer", "v1", { notes: "C" });
+        const dropped = await store.discardChange(must(first).change_id);
+        expect(dropped.map((change) => change.change_id)).toEqual([first?.change_id]);
+        expect(await store.get("volunteer", "v1")).toMatchObject({ pending: true, version: 1, data: volunteer({ name: "A", notes: "C" }) });
+        const [next, ...rest] = await store.pendingChanges();
+        expect(rest).toEqual([]);
+        expect(next).toMatchObject({ operation: "UPDATE", version: 1, data: { notes: "C" }, sent_at: null });
+      });
+
+      it("discarding a refused change with nothing queued restores the server state", async () => {
+        const store = await fresh();
+        await pullRows(store, [{ id: "v1", version: 1, data: { name: "A" } }]);
+        await store.update("volunteer", "v1", { name: "B" });
+        const [first] = await store.pendingChanges();
         await store.discardChange(must(first).change_id);
         expect(await store.pendingCount()).toBe(0);
         expect(await store.get("volunteer", "v1")).toMatchObject({ pending: false, version: 1, data: volunteer({ name: "A" }) });
+      });
+
+      it("discarding a refused CREATE drops the edits queued behind it too, and says so", async () => {
+        const store = await fresh();
+        const row = await store.create("volunteer", { name: "A" });
+        const [created] = await store.pendingChanges();
+        await store.markSent([must(created).change_id]);
+        await store.update("volunteer", row.id, { notes: "n" });
+        const dropped = await store.discardChange(must(created).change_id);
+        expect(dropped.map((change) => change.operation)).toEqual(["CREATE", "UPDATE"]);
+        expect(await store.pendingCount()).toBe(0);
+        expect(await store.get("volunteer", row.id, { includeDeleted: true })).toBeNull();
       });
 
       it("discarding a never-acknowledged CREATE removes the row", async () => {
