@@ -142,6 +142,34 @@ describe("repensar-sync against a running server", () => {
     expect(status).toMatchObject({ signed_in: false, pending_changes: 1 });
   }, 60_000);
 
+  it("signing in to another account refuses while changes are unsynced, then starts from an empty local database", async () => {
+    const other = "cli-other@example.org";
+    const registered = await server.fetch("/auth/register", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ email: other, password: PASSWORD, name: "Other User" }),
+    });
+    expect(registered.status).toBe(201);
+    const home = join(root, "switch");
+    await ok(home, ["login", "--server", server.url, "--email", EMAIL, "--password", PASSWORD]);
+    await ok(home, ["sync"]);
+    const firstDevice = (JSON.parse(await ok(home, ["status", "--json"])) as { device_id: string }).device_id;
+    const unsynced = (await ok(home, ["add", "project", "--name", "Not yet sent"])).trim();
+
+    expectOneSentenceError(await cli(home, ["login", "--server", server.url, "--email", other, "--password", PASSWORD]), /1 change not yet synced to cli-user@example\.org/);
+    expect(await listJson(home, "project")).toMatchObject([{ id: unsynced, pending: true }]);
+
+    await ok(home, ["sync"]);
+    expect(await ok(home, ["login", "--server", server.url, "--email", other, "--password", PASSWORD])).toContain(`Signed in as ${other}`);
+    expect(await listJson(home, "project")).toEqual([]);
+    expect(await listJson(home, "volunteer")).toEqual([]);
+    const status = JSON.parse(await ok(home, ["status", "--json"])) as { device_id: string; pending_changes: number; last_synced_at: string | null };
+    expect(status).toMatchObject({ pending_changes: 0, last_synced_at: null });
+    expect(status.device_id).not.toBe(firstDevice);
+    await ok(home, ["add", "project", "--name", "Other's"]);
+    expect(await ok(home, ["sync"])).toBe("pulled 0, pushed 1, conflicts 0\n");
+  }, 60_000);
+
   it("answers mistakes with one sentence and a non-zero exit code", async () => {
     expectOneSentenceError(await cli(homeA, ["add", "spaceship", "--name", "x"]), /Unknown entity type 'spaceship'/);
     expectOneSentenceError(await cli(homeA, ["add", "volunteer", "--colour", "red"]), /no field 'colour'/);

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { PROTOCOL_VERSION, ResolutionPolicy, entityDefinitions, type ResolutionPolicy as Policy } from "@repensar/contracts";
 import {
   ApiError,
@@ -156,13 +157,40 @@ async function login({ args, home }: Context): Promise<number> {
     throw new UsageError(`'${server}' is not a URL; give one like https://sync.example.org.`);
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") throw new UsageError(`'${server}' is not an http(s) address.`);
+  const previous = home.config;
+  // The local database (rows, outbox, sync cursor) and the device belong to one account on one
+  // server: another account or server starts afresh, and must not take unsynced work with it.
+  const switching =
+    previous.server !== null && (previous.server !== server || previous.email?.toLowerCase() !== email.toLowerCase());
+  if (switching) await refuseUnsyncedWork(home, previous);
   const password = stringFlag(args, "password") ?? (await promptSecret("Password: "));
+  const deviceId = switching ? randomUUID() : previous.device_id;
   const api = createApiClient({ baseUrl: server, tokens: home.tokens });
-  const answer = await api.login({ email, password, device_id: home.config.device_id });
-  home.saveConfig({ ...home.config, server, email });
+  const answer = await api.login({ email, password, device_id: deviceId });
+  const userId = String(answer.user.id);
+  const otherAccount = !switching && previous.user_id !== null && previous.user_id !== userId;
+  if (otherAccount) {
+    // Same server and address, another account (re-created, or the server was reset).
+    await refuseUnsyncedWork(home, previous, async () => {
+      await api.logout();
+    });
+  }
+  if (switching || otherAccount) home.removeStore();
+  home.saveConfig({ ...previous, server, email, device_id: deviceId, user_id: userId });
   await api.registerDevice(home.device());
   process.stdout.write(`Signed in as ${answer.user.email} on ${server}.\n`);
   return 0;
+}
+
+/** Throws, after `undo`, when the home holds changes not yet synced to the account it was signed in to. */
+async function refuseUnsyncedWork(home: Home, previous: Home["config"], undo?: () => Promise<void>): Promise<void> {
+  const pending = await withStore(home, (store) => store.pendingCount());
+  if (pending === 0) return;
+  await undo?.();
+  throw new CliError(
+    `This home has ${pending} change${pending === 1 ? "" : "s"} not yet synced to ${previous.email ?? "?"} on ${previous.server ?? "?"}; ` +
+      "run 'repensar-sync sync' (and settle any conflicts) before signing in to another account or server",
+  );
 }
 
 async function logout({ home }: Context): Promise<number> {

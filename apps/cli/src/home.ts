@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { hostname, release } from "node:os";
 import { basename, join, resolve } from "node:path";
 import { z } from "zod";
@@ -15,6 +15,8 @@ const Config = z.object({
   /** This home's device id: a UUID created once, kept across logins. */
   device_id: z.string().min(1),
   email: z.string().nullable(),
+  /** The account signed in to on `server`; its local data belongs to this account alone. */
+  user_id: z.string().nullable().default(null),
 });
 export type Config = z.infer<typeof Config>;
 
@@ -32,6 +34,8 @@ export interface Home {
   saveConfig(next: Config): void;
   readonly tokens: TokenStore;
   openStore(): LocalStore;
+  /** Removes the local database (rows, outbox, cursor): the next store opened starts empty. */
+  removeStore(): void;
   device(): DeviceInfo;
 }
 
@@ -47,7 +51,8 @@ export function openHome(dir: string): Home {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const configPath = join(dir, "config.json");
   const existing = readConfig(configPath);
-  let config: Config = existing ?? { server: null, device_id: randomUUID(), email: null };
+  let config: Config = existing ?? { server: null, device_id: randomUUID(), email: null, user_id: null };
+  const storePath = join(dir, "local.db");
   if (!existing) writeConfig(configPath, config);
   const home: Home = {
     dir,
@@ -59,7 +64,10 @@ export function openHome(dir: string): Home {
       config = next;
     },
     tokens: createFileTokenStore(join(dir, "tokens.json")),
-    openStore: () => createSqliteStore(join(dir, "local.db")),
+    openStore: () => createSqliteStore(storePath),
+    removeStore: () => {
+      for (const suffix of ["", "-wal", "-shm", "-journal"]) rmSync(`${storePath}${suffix}`, { force: true });
+    },
     device: () => ({
       device_id: config.device_id,
       device_name: `${hostname()} (${basename(dir)})`.slice(0, 200),
