@@ -82,7 +82,7 @@ describe("repensar-sync against a running server", () => {
   let deviceB = "";
 
   it("signs in, adds a row, lists it and syncs it", async () => {
-    expect(await ok(homeA, ["login", "--server", server.url, "--email", EMAIL, "--password", PASSWORD])).toBe(`Signed in as ${EMAIL} on ${server.url}.\n`);
+    expect(await ok(homeA, ["login", "--server", server.url, "--email", EMAIL, "--password-stdin"], `${PASSWORD}\n`)).toBe(`Signed in as ${EMAIL} on ${server.url}.\n`);
     expect(statSync(join(homeA, "tokens.json")).mode & 0o777).toBe(0o600);
 
     anaId = (await ok(homeA, ["add", "volunteer", "--name", "Ana", "--skills", "paint,cook"])).trim();
@@ -151,16 +151,19 @@ describe("repensar-sync against a running server", () => {
     });
     expect(registered.status).toBe(201);
     const home = join(root, "switch");
-    await ok(home, ["login", "--server", server.url, "--email", EMAIL, "--password", PASSWORD]);
+    // A password on the command line works, with a warning that others can see it.
+    const visible = await cli(home, ["login", "--server", server.url, "--email", EMAIL, "--password", PASSWORD]);
+    expect(visible).toMatchObject({ status: 0, stdout: `Signed in as ${EMAIL} on ${server.url}.\n` });
+    expect(visible.stderr).toMatch(/^repensar-sync: warning: --password shows the password [^\n]+--password-stdin\.\n$/);
     await ok(home, ["sync"]);
     const firstDevice = (JSON.parse(await ok(home, ["status", "--json"])) as { device_id: string }).device_id;
     const unsynced = (await ok(home, ["add", "project", "--name", "Not yet sent"])).trim();
 
-    expectOneSentenceError(await cli(home, ["login", "--server", server.url, "--email", other, "--password", PASSWORD]), /1 change not yet synced to cli-user@example\.org/);
+    expectOneSentenceError(await cli(home, ["login", "--server", server.url, "--email", other, "--password-stdin"], `${PASSWORD}\n`), /1 change not yet synced to cli-user@example\.org/);
     expect(await listJson(home, "project")).toMatchObject([{ id: unsynced, pending: true }]);
 
     await ok(home, ["sync"]);
-    expect(await ok(home, ["login", "--server", server.url, "--email", other, "--password", PASSWORD])).toContain(`Signed in as ${other}`);
+    expect(await ok(home, ["login", "--server", server.url, "--email", other, "--password-stdin"], `${PASSWORD}\n`)).toContain(`Signed in as ${other}`);
     expect(await listJson(home, "project")).toEqual([]);
     expect(await listJson(home, "volunteer")).toEqual([]);
     const status = JSON.parse(await ok(home, ["status", "--json"])) as { device_id: string; pending_changes: number; last_synced_at: string | null };
@@ -168,6 +171,14 @@ describe("repensar-sync against a running server", () => {
     expect(status.device_id).not.toBe(firstDevice);
     await ok(home, ["add", "project", "--name", "Other's"]);
     expect(await ok(home, ["sync"])).toBe("pulled 0, pushed 1, conflicts 0\n");
+
+    // A change the server refuses (a date that does not exist) is named on stderr, and sync fails.
+    const refused = (await ok(home, ["add", "time_entry", "--volunteer_id", "v", "--date", "2025-02-30", "--hours", "1"])).trim();
+    const outcome = await cli(home, ["sync"]);
+    expect(outcome.status).toBe(1);
+    expect(outcome.stdout).toBe("pulled 0, pushed 0, conflicts 0, failed 1\n");
+    expect(outcome.stderr).toMatch(new RegExp(`^repensar-sync: refused CREATE of time_entry ${refused}: VALIDATION_ERROR \\([^\\n]*date[^\\n]*\\); it was dropped\\.\n$`));
+    expect(await listJson(home, "time_entry")).toEqual([]);
   }, 60_000);
 
   it("answers mistakes with one sentence and a non-zero exit code", async () => {
@@ -175,7 +186,7 @@ describe("repensar-sync against a running server", () => {
     expectOneSentenceError(await cli(homeA, ["add", "volunteer", "--colour", "red"]), /no field 'colour'/);
     expectOneSentenceError(await cli(homeA, ["add", "task", "--title", "No project"]), /project_id/);
     expectOneSentenceError(await cli(homeA, ["edit", "volunteer", "no-such-id", "--name", "x"]), /No volunteer with id no-such-id/);
-    expectOneSentenceError(await cli(homeA, ["login", "--server", server.url, "--email", EMAIL, "--password", "wrong password"]), /Incorrect email or password/);
+    expectOneSentenceError(await cli(homeA, ["login", "--server", server.url, "--email", EMAIL, "--password-stdin"], "wrong password\n"), /Incorrect email or password/);
     expect((await cli(homeA, ["frobnicate"])).status).toBe(2);
   }, 60_000);
 

@@ -14,12 +14,13 @@ import {
   type LocalStore,
   type ParkedConflict,
   type Resolver,
+  type SyncEvents,
   type SyncSummary,
 } from "@repensar/sync-client";
 import { UsageError, type ParsedArgs } from "./args";
 import { cell, entityType, fieldsFromFlags } from "./fields";
 import { CliError, homeDirectory, openHome, type Home } from "./home";
-import { promptLine, promptSecret } from "./prompt";
+import { promptLine, promptSecret, readLine } from "./prompt";
 import { formatTable } from "./table";
 import { VERSION } from "./version";
 
@@ -28,7 +29,8 @@ export { VERSION };
 export const USAGE = `Usage: repensar-sync <command> [options]
 
 Commands:
-  login --server URL --email E [--password P]   sign in (the password is asked for when not given)
+  login --server URL --email E                  sign in (the password is asked for; --password-stdin
+                                               reads it from standard input; --password P shows it to ps)
   logout                                       sign out and forget the tokens
   add <type> --<field> <value>...              create a row (works offline)
   edit <type> <id> --<field> <value>...        change fields of a row (works offline)
@@ -163,7 +165,11 @@ async function login({ args, home }: Context): Promise<number> {
   const switching =
     previous.server !== null && (previous.server !== server || previous.email?.toLowerCase() !== email.toLowerCase());
   if (switching) await refuseUnsyncedWork(home, previous);
-  const password = stringFlag(args, "password") ?? (await promptSecret("Password: "));
+  const given = stringFlag(args, "password");
+  if (given !== undefined) {
+    process.stderr.write("repensar-sync: warning: --password shows the password to other users (ps) and keeps it in shell history; prefer --password-stdin.\n");
+  }
+  const password = given ?? (args.flags["password-stdin"] === true ? await readLine() : await promptSecret("Password: "));
   const deviceId = switching ? randomUUID() : previous.device_id;
   const api = createApiClient({ baseUrl: server, tokens: home.tokens });
   const answer = await api.login({ email, password, device_id: deviceId });
@@ -268,8 +274,16 @@ function summaryLine(summary: SyncSummary): string {
   return `pulled ${summary.pulled}, pushed ${summary.pushed}, conflicts ${summary.conflicts}${failed}`;
 }
 
-async function runSync(home: Home, store: LocalStore, strategy: Policy | undefined, showProgress: boolean): Promise<SyncSummary> {
+interface SyncOutcome {
+  readonly summary: SyncSummary;
+  /** Changes the server refused for good; they are no longer in the outbox. */
+  readonly rejected: readonly SyncEvents["rejected"][];
+}
+
+async function runSync(home: Home, store: LocalStore, strategy: Policy | undefined, showProgress: boolean): Promise<SyncOutcome> {
   const manager = managerFor(home, store, strategy ? { resolver: resolverFor(strategy) } : {});
+  const rejected: SyncEvents["rejected"][] = [];
+  manager.on("rejected", (event) => rejected.push(event));
   if (showProgress) {
     manager.on("progress", (p) => {
       const what = p.phase === "register" ? "Registering device" : p.phase === "pull" ? `Pulling: page ${p.pages}, ${p.pulled} rows` : `Pushing: ${p.pushed} changes`;
@@ -278,20 +292,31 @@ async function runSync(home: Home, store: LocalStore, strategy: Policy | undefin
     manager.on("retry", (r) => process.stderr.write(`\r\u001b[2KRetrying in ${Math.ceil(r.delayMs / 1000)}s: ${r.error.message}`));
   }
   try {
-    return await manager.sync();
+    return { summary: await manager.sync(), rejected };
   } finally {
     if (showProgress) process.stderr.write("\r\u001b[2K");
+  }
+}
+
+/** One line per refused change on stderr: what it was, and why the server refused it. */
+function reportRejected(rejected: readonly SyncEvents["rejected"][]): void {
+  for (const { change, error } of rejected) {
+    const detail = error.detail.replaceAll(/\s*\n\s*/g, " ").trim();
+    process.stderr.write(
+      `repensar-sync: refused ${change.operation} of ${change.entity_type} ${change.entity_id}: ${error.code}${detail === "" ? "" : ` (${detail})`}; it was dropped.\n`,
+    );
   }
 }
 
 async function sync({ args, home }: Context): Promise<number> {
   const strategy = strategyOf(args);
   return withStore(home, async (store) => {
-    const summary = await runSync(home, store, strategy, process.stderr.isTTY);
+    const { summary, rejected } = await runSync(home, store, strategy, process.stderr.isTTY);
     process.stdout.write(`${summaryLine(summary)}\n`);
     const waiting = (await readParkedConflicts(store)).length;
     if (waiting > 0) process.stdout.write(`${waiting} conflict${waiting === 1 ? "" : "s"} waiting; see 'repensar-sync conflicts'.\n`);
-    return 0;
+    reportRejected(rejected);
+    return rejected.length > 0 ? 1 : 0;
   });
 }
 
@@ -428,8 +453,9 @@ async function watch({ args, home }: Context): Promise<number> {
     return await withStore(home, async (store) => {
       for (let round = 1; !stopped && round <= times; round++) {
         try {
-          const summary = await runSync(home, store, strategy, false);
+          const { summary, rejected } = await runSync(home, store, strategy, false);
           process.stdout.write(`${new Date().toISOString()} ${summaryLine(summary)}\n`);
+          reportRejected(rejected);
         } catch (error) {
           // Offline or a busy server: say so and try again at the next tick; anything else stops.
           if (!(error instanceof ApiError) || !error.retryable) throw error;

@@ -50,7 +50,8 @@ export class PromptCancelled extends Error {
   override name = "PromptCancelled";
 }
 
-function readLine(): Promise<string> {
+/** The first line of standard input, whether or not it is a terminal (`--password-stdin`). */
+export function readLine(): Promise<string> {
   return new Promise((resolve, reject) => {
     const lines = createInterface({ input: process.stdin, terminal: false });
     let answered = false;
