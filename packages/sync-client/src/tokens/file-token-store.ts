@@ -8,8 +8,8 @@ const OWNER_ONLY = 0o600;
 
 /**
  * Tokens in a JSON file only its owner can read (mode 0600, in a directory created 0700).
- * A save writes a temporary file beside it, fsyncs it and renames it over the old one, so a crash
- * leaves either the old tokens or the new ones, never half a file.
+ * A save writes a temporary file beside it, fsyncs it, renames it over the old one and fsyncs the
+ * directory, so a crash leaves either the old tokens or the new ones, never half a file.
  */
 export function createFileTokenStore(path: string): TokenStore {
   return {
@@ -43,6 +43,7 @@ export function createFileTokenStore(path: string): TokenStore {
         throw error;
       }
       await chmod(path, OWNER_ONLY);
+      await syncDirectory(dirname(path));
     },
 
     async clear() {
@@ -53,6 +54,21 @@ export function createFileTokenStore(path: string): TokenStore {
       }
     },
   };
+}
+
+/**
+ * The rename lives in the directory's entries: until those reach the disk, a power cut can bring
+ * back the old tokens, whose refresh token the server has already rotated away. Windows cannot
+ * open a directory for this, and its rename is durable once it returns.
+ */
+async function syncDirectory(dir: string): Promise<void> {
+  if (process.platform === "win32") return;
+  const handle = await open(dir, "r");
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
 }
 
 function isMissing(error: unknown): boolean {

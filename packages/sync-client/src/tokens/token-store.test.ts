@@ -1,9 +1,28 @@
 import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import type * as FsPromises from "node:fs/promises";
+import { afterAll, describe, expect, it, vi } from "vitest";
 import { createFileTokenStore } from "./file-token-store";
 import { createMemoryTokenStore, type Tokens, type TokenStore } from "./token-store";
+
+/** Every path whose handle was fsynced, in order. */
+const synced = vi.hoisted((): string[] => []);
+vi.mock("node:fs/promises", async (importOriginal) => {
+  const actual = await importOriginal<typeof FsPromises>();
+  return {
+    ...actual,
+    open: async (...args: Parameters<typeof actual.open>) => {
+      const handle = await actual.open(...args);
+      const sync = handle.sync.bind(handle);
+      handle.sync = async () => {
+        synced.push(String(args[0]));
+        await sync();
+      };
+      return handle;
+    },
+  };
+});
 
 const dir = mkdtempSync(join(tmpdir(), "sync-client-tokens-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -45,6 +64,16 @@ describe("file token store", () => {
     await store.save({ ...tokens, refresh_token: "second" });
     expect(statSync(path).mode & 0o777).toBe(0o600);
     expect(readdirSync(sub)).toEqual(["tokens.json"]);
+  });
+
+  it("makes a save durable: the new file, then the directory entry its rename wrote", async () => {
+    const sub = join(dir, "durable");
+    const path = join(sub, "tokens.json");
+    synced.length = 0;
+    await createFileTokenStore(path).save(tokens);
+    expect(synced).toHaveLength(2);
+    expect(synced[0]).toMatch(/tokens\.json\.[0-9a-f]+\.tmp$/);
+    expect(synced[1]).toBe(sub);
   });
 
   it("tightens a file that was left readable by others", async () => {
