@@ -51,8 +51,11 @@ export const clientWins: Resolver = byPolicy(ResolutionPolicy.ClientWins);
 /** The later of the two edits wins, by instant; a tie or an unknown time keeps the server's row. */
 export const lastWriteWins: Resolver = byPolicy(ResolutionPolicy.LastWriteWins);
 /**
- * Three-way, field by field, against the row this device's change was based on: fields changed on
- * one side are taken from it; a field changed on both sides differently keeps the server's value.
+ * Three-way, field by field, against the row this device's change was based on. When no field was
+ * changed differently on both sides, the merged row (each field from the side that changed it) is
+ * sent as a `manual` resolution. When any field was, nothing is merged: the whole server row wins
+ * (`server_wins`), and this device's changes to the other fields are dropped too. A delete against
+ * an edit keeps the server's row; an edit against a server delete brings the row back (`client_wins`).
  */
 export const merge: Resolver = byPolicy(ResolutionPolicy.Merge);
 
