@@ -37,10 +37,8 @@ async function writeAndKill(path: string, kill: Kill): Promise<{ live: Set<strin
     } else {
       live.add(id);
     }
-    if (what !== "deleting" && kill.from === "outside" && ++seen >= kill.afterWrites) {
-      child.kill("SIGKILL");
-      break;
-    }
+    // Kill once, then read on to the end: what the writer reported before it died still counts.
+    if (what !== "deleting" && kill.from === "outside" && ++seen === kill.afterWrites) child.kill("SIGKILL");
   }
   expect(await exited).toBe("SIGKILL");
   return { live, gone };
@@ -48,12 +46,14 @@ async function writeAndKill(path: string, kill: Kill): Promise<{ live: Set<strin
 
 describe("sqlite store killed mid-write", () => {
   const random = (min: number, max: number) => min + Math.floor(Math.random() * (max - min + 1));
-  const insideStart = random(1, 40);
+  const insideStart = random(2, 40);
   const kills: Kill[] = [
     { from: "outside", afterWrites: random(20, 300) },
     { from: "outside", afterWrites: random(20, 300) },
     // The writer repeats a cycle of 14 statements (3 creates, 3 updates, 1 delete, 2 each);
     // 14 consecutive kill points from a random start land on every place in that cycle.
+    // Statement 1 is inside the schema's creation, before any write.
+    { from: "inside", afterStatements: 1 },
     ...Array.from({ length: 14 }, (_, i): Kill => ({ from: "inside", afterStatements: insideStart + i })),
   ];
   for (const [round, kill] of kills.entries()) {
@@ -65,8 +65,13 @@ describe("sqlite store killed mid-write", () => {
       const db = new Database(path);
       try {
         expect(db.pragma("integrity_check", { simple: true })).toBe("ok");
-        const rows = db.prepare<[], { id: string; _pending: number }>("SELECT id, _pending FROM volunteers").all();
-        const outbox = db.prepare<[], { entity_id: string; operation: string }>("SELECT entity_id, operation FROM outbox").all();
+        // Killed before its schema committed, the store left no tables at all: nothing half-made.
+        const tables = new Set(db.prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'table'").all().map((t) => t.name));
+        expect(tables.has("volunteers")).toBe(tables.has("outbox"));
+        const rows = tables.has("volunteers") ? db.prepare<[], { id: string; _pending: number }>("SELECT id, _pending FROM volunteers").all() : [];
+        const outbox = tables.has("outbox")
+          ? db.prepare<[], { entity_id: string; operation: string }>("SELECT entity_id, operation FROM outbox").all()
+          : [];
         // Never pushed: a live row has exactly one CREATE, a deleted one nothing at all.
         expect(outbox.every((entry) => entry.operation === "CREATE")).toBe(true);
         expect(new Set(outbox.map((entry) => entry.entity_id)).size).toBe(outbox.length);
