@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { request } from "node:http";
+import { statusOnOwnConnection } from "@repensar/server/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signInDevice } from "./rest";
 import { startConsole, type ConsoleProcess } from "./server-process";
@@ -9,18 +9,6 @@ const json = (body: unknown, headers: Record<string, string> = {}): RequestInit 
   headers: { "content-type": "application/json", ...headers },
   body: JSON.stringify(body),
 });
-
-/** A POST on a connection of its own (the server may close it after refusing the body). */
-function statusOnOwnConnection(url: string, headers: Record<string, string>, body: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method: "POST", headers, agent: false }, (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-    });
-    req.on("error", reject);
-    req.end(body);
-  });
-}
 
 /**
  * The REST API as native clients meet it: the production build (`pnpm start`'s server) over real

@@ -1,26 +1,13 @@
 import { randomUUID } from "node:crypto";
-import { request } from "node:http";
 import type { ConflictListResponse, EntityChange, PullResponse, PushResponse, ResolveConflictResponse, SyncStatusResponse } from "@repensar/contracts";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestServer, type TestServer } from "../testing/harness";
+import { startTestServer, statusOnOwnConnection, type TestServer } from "../testing/harness";
 import { purgeTombstones } from "./tombstones";
 import { createActor, type SyncActor } from "./testing";
 import { encodeSyncToken } from "./token";
 
 const ALL = ["volunteer", "project", "task", "time_entry"];
-
-/** A POST on a connection of its own: the server closes it after refusing an oversized body. */
-function statusOnOwnConnection(url: string, headers: Record<string, string>, body: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method: "POST", headers, agent: false }, (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-    });
-    req.on("error", reject);
-    req.end(body);
-  });
-}
 
 export async function pullAll(actor: SyncActor, options: { limit?: number; since?: string | null; types?: string[] } = {}) {
   const changes: EntityChange[] = [];

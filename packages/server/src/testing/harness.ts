@@ -1,3 +1,4 @@
+import { request } from "node:http";
 import { openTestDatabase } from "@repensar/db/testing";
 import { createApp, type App, type AppOptions } from "../app";
 import { testConfig, type Config } from "../config";
@@ -38,4 +39,16 @@ export async function startTestServer(overrides: Partial<Config> = {}, options: 
       if (!options.database) await database.close();
     },
   };
+}
+
+/** A POST on a connection of its own, answering the status: the server closes it after refusing an oversized body. */
+export function statusOnOwnConnection(url: string, headers: Record<string, string>, body: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: "POST", headers, agent: false }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on("error", reject);
+    req.end(body);
+  });
 }
