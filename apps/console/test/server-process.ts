@@ -9,6 +9,8 @@ const consoleDir = fileURLToPath(new URL("..", import.meta.url));
 
 export interface ConsoleProcess {
   url: string;
+  /** The server's process id, to read its memory from /proc. */
+  pid: number | undefined;
   output: () => string;
   stop(): Promise<void>;
 }
@@ -41,6 +43,7 @@ export async function startConsole(env: Record<string, string> = {}): Promise<Co
   await waitUntilUp(url, child, () => log);
   return {
     url,
+    pid: child.pid,
     output: () => log,
     stop: async () => {
       await stop(child);
