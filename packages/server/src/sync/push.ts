@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { decide, suggestResolution, type Decision } from "@repensar/conflict-engine";
 import {
   isEntityType,
@@ -14,10 +15,10 @@ import { eq, sql } from "drizzle-orm";
 import type { Principal } from "../auth/principal";
 import { AuditEvent, recordAudit } from "../audit";
 import type { ServerContext } from "../context";
-import { completeRow, insertEntity, readEntity, writeEntity, type StoredRow } from "./entity-store";
+import { completeRow, insertEntities, isoInstant, lockEntities, updateEntities, type EntityRowWrite, type StoredRow } from "./entity-store";
 import { publishPoke } from "./events";
 import { metricsFor } from "./metrics";
-import { withRetry } from "./retry";
+import { sqlState, withRetry } from "./retry";
 import { encodeSyncToken, parseStoredCursor, type SyncTokenPayload, type TypeCursor } from "./token";
 import { unstorableString, validateForStorage } from "./validate";
 
@@ -72,6 +73,11 @@ function checkChange(change: PushChange, index: number): CheckedChange | Outcome
       { loc: ["version"], msg: `version must be at most ${MAX_VERSION}`, type: "too_big" },
     ]);
   }
+  if (change.modified_at !== undefined && !storableInstant(change.modified_at)) {
+    return failed(change, "VALIDATION_ERROR", [
+      { loc: ["modified_at"], msg: "modified_at must be an instant from year 1 to year 9999 (UTC)", type: "value_error" },
+    ]);
+  }
   const type = change.entity_type;
   if (Object.hasOwn(change.data, "id") && change.data["id"] !== change.entity_id) {
     return failed(change, "VALIDATION_ERROR", [{ loc: ["data", "id"], msg: "data.id must equal entity_id", type: "value_error" }]);
@@ -88,118 +94,249 @@ function checkChange(change: PushChange, index: number): CheckedChange | Outcome
   return { index, change, type, data: change.operation === "CREATE" ? completeRow(type, checked.data) : checked.data };
 }
 
+/** An instant PostgreSQL stores and reads back as written: years 1 to 9999 in UTC. */
+function storableInstant(value: string): boolean {
+  const at = new Date(value);
+  const year = at.getUTCFullYear();
+  return !Number.isNaN(at.getTime()) && year >= 1 && year <= 9999;
+}
+
 const isOutcome = (value: CheckedChange | Outcome): value is Outcome => "result" in value;
 
+/** What the ledger keeps of a change's first answer. */
 interface LedgerEntry {
   result: PushResult;
   conflict?: ConflictData;
 }
 
+/** A row as deciding sees it during a batch: as read, then as each applied change leaves it. */
+interface RowState {
+  type: EntityType;
+  /** Null until a CREATE in this batch makes the row. */
+  current: StoredRow | null;
+  /** Whether the row was in the table when the batch read it (an update, not an insert). */
+  existed: boolean;
+  /** Set once a change of this batch wrote the row. */
+  written: boolean;
+}
+
+/** Raised inside the transaction when a concurrent CREATE of the same id committed first: run the batch again. */
+class InsertRaced extends Error {
+  constructor(readonly type: EntityType) {
+    super(`a concurrent transaction created a ${type} row this batch meant to insert`);
+  }
+}
+
+const rowKey = (type: string, id: string): string => `${type}\u0000${id}`;
+
+/** The wire's `data` of a row whose own fields were written by this batch, at the transaction's time. */
+function wireData(row: StoredRow, createdAt: unknown, now: string): Record<string, unknown> {
+  return { id: row.id, version: row.version, created_at: createdAt ?? now, updated_at: now, ...row.own };
+}
+
 /**
- * Applies one change on `tx`: the idempotency ledger first (a replay answers what it answered the
- * first time and writes nothing), then the row, locked, then `decide`, then the write.
+ * One batch on `tx`, in a fixed number of statements whatever its size: claim every `change_id`
+ * at once (a replay answers its first answer), lock every target row at once in id order, decide
+ * each change in memory in request order (changes to one row see each other), then write rows,
+ * conflicts, ledger answers and the audit entry with one statement each.
  */
-async function applyChange(
+async function applyBatch(
   ctx: ServerContext,
   tx: Executor,
   principal: Principal,
   deviceId: string,
-  checked: CheckedChange,
-): Promise<Outcome> {
-  const { change } = checked;
+  items: readonly CheckedChange[],
+  atomic: boolean,
+): Promise<Outcome[]> {
   const { database } = ctx;
-  const changeId = change.change_id;
-  if (changeId !== undefined) {
-    const claimed = await database.rows(
+
+  // 1. The ledger: claim the change_ids in a stable order; a concurrent claim of the same id waits here.
+  const changeIds = [...new Set(items.flatMap((item) => (item.change.change_id === undefined ? [] : [item.change.change_id])))].sort();
+  const claimed = new Set<string>();
+  const replays = new Map<string, LedgerEntry>();
+  if (changeIds.length > 0) {
+    const rows = await database.rows<{ change_id: string }>(
       sql`insert into processed_changes (device_id, change_id, org_id, result)
-          values (${deviceId}, ${changeId}, ${principal.orgId}, '{}'::jsonb)
+          select ${deviceId}, c.id, ${principal.orgId}, '{}'::jsonb
+          from jsonb_array_elements_text(${JSON.stringify(changeIds)}::jsonb) as c(id)
+          order by c.id
           on conflict (device_id, change_id) do nothing
-          returning 1 as claimed`,
+          returning change_id`,
       tx,
     );
-    if (claimed.length === 0) {
-      const [stored] = await database.rows<{ result: LedgerEntry }>(
-        sql`select result from processed_changes where device_id = ${deviceId} and change_id = ${changeId}`,
+    for (const row of rows) claimed.add(row.change_id);
+    const known = changeIds.filter((id) => !claimed.has(id));
+    if (known.length > 0) {
+      const stored = await database.rows<{ change_id: string; result: LedgerEntry }>(
+        sql`select change_id, result from processed_changes
+            where device_id = ${deviceId} and change_id in (select jsonb_array_elements_text(${JSON.stringify(known)}::jsonb))`,
         tx,
       );
-      if (stored?.result.result) return { result: stored.result.result, ...(stored.result.conflict ? { conflict: stored.result.conflict } : {}) };
+      for (const row of stored) {
+        if (row.result.result) replays.set(row.change_id, row.result);
+        else claimed.add(row.change_id);
+      }
     }
   }
 
-  const outcome = await meetRow(ctx, tx, principal, deviceId, checked);
-
-  if (changeId !== undefined) {
-    if (outcome.result.status === "failed") {
-      // Nothing happened: forget the claim, so the change may be sent again once it can apply.
-      await database.rows(sql`delete from processed_changes where device_id = ${deviceId} and change_id = ${changeId} returning 1`, tx);
-    } else {
-      const entry: LedgerEntry = { result: outcome.result, ...(outcome.conflict ? { conflict: outcome.conflict } : {}) };
-      await database.rows(
-        sql`update processed_changes set result = ${JSON.stringify(entry)}::jsonb
-            where device_id = ${deviceId} and change_id = ${changeId} returning 1`,
-        tx,
-      );
+  // 2. The rows: every target of a change that is not a replay, locked, one statement per type.
+  const idsByType = new Map<EntityType, Set<string>>();
+  for (const item of items) {
+    if (item.change.change_id !== undefined && replays.has(item.change.change_id)) continue;
+    let ids = idsByType.get(item.type);
+    if (!ids) idsByType.set(item.type, (ids = new Set()));
+    ids.add(item.change.entity_id);
+  }
+  const rows = new Map<string, RowState>();
+  for (const [type, ids] of [...idsByType].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    const found = await lockEntities(database, tx, type, principal.orgId, [...ids].sort());
+    for (const id of ids) {
+      const current = found.get(id) ?? null;
+      rows.set(rowKey(type, id), { type, current, existed: current !== null, written: false });
     }
   }
-  return outcome;
-}
 
-async function meetRow(
-  ctx: ServerContext,
-  tx: Executor,
-  principal: Principal,
-  deviceId: string,
-  checked: CheckedChange,
-): Promise<Outcome> {
-  const { change, type, data } = checked;
-  const { database } = ctx;
-  const incoming = {
-    operation: change.operation,
-    version: change.version,
-    data,
-    device_id: deviceId,
-    change_id: change.change_id,
+  // 3. Decide, in request order.
+  let txNow: string | null = null;
+  const now = async (): Promise<string> => {
+    if (txNow === null) {
+      const [row] = await database.rows<{ now: string }>(sql.raw(`select ${isoInstant("now()")} as now`), tx);
+      txNow = row?.now ?? new Date().toISOString();
+    }
+    return txNow;
   };
-  // Two tries: a CREATE that loses an insert race decides again against the winner's row.
-  for (let attempt = 0; attempt < 2; attempt++) {
-    const current = await readEntity(database, tx, type, principal.orgId, change.entity_id, { lock: true });
+  const outcomes: Outcome[] = [];
+  const answered = new Map<string, Outcome>();
+  const pendingConflicts: { index: number; values: typeof schema.syncConflicts.$inferInsert }[] = [];
+  for (const item of items) {
+    const { change, type, data } = item;
+    const changeId = change.change_id;
+    if (changeId !== undefined) {
+      const replay = replays.get(changeId);
+      if (replay) {
+        outcomes.push({ result: replay.result, ...(replay.conflict ? { conflict: replay.conflict } : {}) });
+        continue;
+      }
+      const earlier = answered.get(changeId);
+      if (earlier) {
+        // The same change_id twice in one request: the second answers the first's answer.
+        outcomes.push({ result: earlier.result, ...(earlier.conflict ? { conflict: earlier.conflict } : {}) });
+        continue;
+      }
+    }
+    const state = rows.get(rowKey(type, change.entity_id));
+    if (!state) throw new Error(`${type} ${change.entity_id}: no row state for a change of the batch`);
+    const current = state.current;
     const decision: Decision = decide(
-      incoming,
+      { operation: change.operation, version: change.version, data, device_id: deviceId, change_id: changeId },
       current && { version: current.version, deleted: current.deleted, data: current.own, modified_by_device_id: current.modifiedByDeviceId },
     );
+    let outcome: Outcome;
     switch (decision.outcome) {
       case "noop":
-        return { result: { ...baseResult(change), status: "applied", version: decision.version } };
+        outcome = { result: { ...baseResult(change), status: "applied", version: decision.version } };
+        break;
       case "not_found":
-        return failed(change, "ENTITY_NOT_FOUND", `No ${type} '${change.entity_id}' exists in your organization.`);
+        outcome = failed(change, "ENTITY_NOT_FOUND", `No ${type} '${change.entity_id}' exists in your organization.`);
+        break;
       case "conflict": {
-        if (!current) break;
-        const conflict = await recordConflict(ctx, tx, principal, deviceId, checked, current, decision.type);
-        return { result: { ...baseResult(change), status: "conflict", conflict_id: conflict.conflict_id }, conflict };
+        if (!current) throw new Error(`${type} ${change.entity_id}: a conflict with no row`);
+        // A row an earlier change of this batch wrote is as that write left it, at the transaction's time.
+        const server = state.written ? { ...current, updatedAt: await now() } : current;
+        const serverData = state.written ? wireData(current, current.data["created_at"], server.updatedAt) : current.data;
+        const id = randomUUID();
+        pendingConflicts.push({ index: outcomes.length, values: conflictValues(id, principal, deviceId, item, server, serverData, decision.type) });
+        outcome = { result: { ...baseResult(change), status: "conflict", conflict_id: id } };
+        break;
       }
       case "apply": {
-        const write = { orgId: principal.orgId, id: change.entity_id, own: decision.data, version: decision.version, deviceId };
-        const row =
-          decision.write === "insert"
-            ? await insertEntity(database, tx, type, write)
-            : await writeEntity(database, tx, type, { ...write, deleted: decision.write === "delete" });
-        if (!row) continue;
-        return { result: { ...baseResult(change), status: "applied", version: row.version }, wrote: type };
+        // `data` keeps the row's creation time; `updatedAt` is the transaction's, read only if a conflict needs it.
+        state.current = {
+          id: change.entity_id,
+          version: decision.version,
+          deleted: decision.write === "delete",
+          own: decision.data,
+          data: current ? { created_at: current.data["created_at"] } : {},
+          modifiedByDeviceId: deviceId,
+          updatedAt: "",
+        };
+        state.written = true;
+        outcome = { result: { ...baseResult(change), status: "applied", version: decision.version }, wrote: type };
+        break;
       }
     }
+    outcomes.push(outcome);
+    if (changeId !== undefined) answered.set(changeId, outcome);
   }
-  throw new Error(`${type} ${change.entity_id}: no decision after an insert race`);
+
+  // An atomic batch with a change that cannot apply writes nothing: the caller rolls back.
+  if (atomic && outcomes.some((o) => o.result.status !== "applied")) throw new BatchAborted(outcomes);
+
+  // 4. Write: rows (one insert and one update per type), conflicts, ledger, audit.
+  for (const type of idsByType.keys()) {
+    const inserts: EntityRowWrite[] = [];
+    const updates: EntityRowWrite[] = [];
+    for (const state of rows.values()) {
+      if (state.type !== type || !state.written || !state.current) continue;
+      const write = { id: state.current.id, own: state.current.own, version: state.current.version, deleted: state.current.deleted };
+      (state.existed ? updates : inserts).push(write);
+    }
+    if (inserts.length > 0) {
+      const inserted = await insertEntities(database, tx, type, principal.orgId, deviceId, inserts);
+      if (inserted.size !== inserts.length) throw new InsertRaced(type);
+    }
+    if (updates.length > 0) {
+      const updated = await updateEntities(database, tx, type, principal.orgId, deviceId, updates);
+      if (updated !== updates.length) throw new Error(`${type}: ${updates.length - updated} locked rows vanished`);
+    }
+  }
+  if (pendingConflicts.length > 0) {
+    const recorded = await tx.insert(schema.syncConflicts).values(pendingConflicts.map((c) => c.values)).returning();
+    const byId = new Map(recorded.map((row) => [row.id, conflictDataOf(row)]));
+    for (const { index } of pendingConflicts) {
+      const outcome = outcomes[index];
+      const conflict = outcome?.result.conflict_id === undefined ? undefined : byId.get(outcome.result.conflict_id);
+      if (!outcome || !conflict) throw new Error("a recorded conflict is missing from the insert's answer");
+      outcome.conflict = conflict;
+    }
+  }
+  const settled: { change_id: string; result: LedgerEntry }[] = [];
+  const forgotten: string[] = [];
+  for (const [changeId, outcome] of answered) {
+    if (!claimed.has(changeId)) continue;
+    if (outcome.result.status === "failed") forgotten.push(changeId);
+    else settled.push({ change_id: changeId, result: { result: outcome.result, ...(outcome.conflict ? { conflict: outcome.conflict } : {}) } });
+  }
+  if (settled.length > 0) {
+    await database.rows(
+      sql`update processed_changes p set result = v.result
+          from jsonb_to_recordset(${JSON.stringify(settled)}::jsonb) as v(change_id text, result jsonb)
+          where p.device_id = ${deviceId} and p.change_id = v.change_id
+          returning 1`,
+      tx,
+    );
+  }
+  if (forgotten.length > 0) {
+    // Nothing happened to these: forget the claims, so the changes may be sent again once they can apply.
+    await database.rows(
+      sql`delete from processed_changes
+          where device_id = ${deviceId} and change_id in (select jsonb_array_elements_text(${JSON.stringify(forgotten)}::jsonb))
+          returning 1`,
+      tx,
+    );
+  }
+  return outcomes;
 }
 
-async function recordConflict(
-  ctx: ServerContext,
-  tx: Executor,
+function conflictValues(
+  id: string,
   principal: Principal,
   deviceId: string,
   checked: CheckedChange,
   current: StoredRow,
+  serverData: Record<string, unknown>,
   conflictType: ConflictData["conflict_type"],
-): Promise<ConflictData> {
+): typeof schema.syncConflicts.$inferInsert {
   const { change, type, data } = checked;
   const suggested: SuggestedResolution = suggestResolution(type, {
     conflict_type: conflictType,
@@ -209,28 +346,24 @@ async function recordConflict(
     server_modified_at: current.updatedAt,
     server_deleted: current.deleted,
   }).resolution;
-  const [row] = await tx
-    .insert(schema.syncConflicts)
-    .values({
-      orgId: principal.orgId,
-      userId: principal.userId,
-      deviceId,
-      changeId: change.change_id ?? null,
-      entityType: type,
-      entityId: change.entity_id,
-      operation: change.operation,
-      conflictType,
-      clientVersion: change.version,
-      serverVersion: current.version,
-      clientData: data,
-      serverData: current.data,
-      clientTimestamp: change.modified_at ? new Date(change.modified_at) : null,
-      serverTimestamp: new Date(current.updatedAt),
-      suggestedResolution: suggested,
-    })
-    .returning();
-  if (!row) throw new Error("sync_conflicts insert returned nothing");
-  return conflictDataOf(row);
+  return {
+    id,
+    orgId: principal.orgId,
+    userId: principal.userId,
+    deviceId,
+    changeId: change.change_id ?? null,
+    entityType: type,
+    entityId: change.entity_id,
+    operation: change.operation,
+    conflictType,
+    clientVersion: change.version,
+    serverVersion: current.version,
+    clientData: data,
+    serverData,
+    clientTimestamp: change.modified_at ? new Date(change.modified_at) : null,
+    serverTimestamp: new Date(current.updatedAt),
+    suggestedResolution: suggested,
+  };
 }
 
 type ConflictRow = typeof schema.syncConflicts.$inferSelect;
@@ -263,30 +396,39 @@ class BatchAborted extends Error {
   }
 }
 
+/** A committed batch: what became of its changes, and the device's stored pull positions. */
+interface Committed {
+  outcomes: Outcome[];
+  states: DeviceCursor[];
+}
+
+interface DeviceCursor {
+  entityType: string;
+  cursor: string | null;
+}
+
 /**
- * `POST /sync/push`. Each change is applied alone (its own transaction) unless `atomic`, when the
- * batch applies whole or not at all. The answer carries one result per change, in order.
+ * `POST /sync/push`: one set-based batch in one transaction (see `applyBatch`). A change that cannot
+ * apply answers `failed` or `conflict` alone unless the request is `atomic`, when the batch applies
+ * whole or not at all. The answer carries one result per change, in order; pokes follow the commit.
  */
 export async function pushChanges(ctx: ServerContext, principal: Principal, input: PushInput): Promise<PushResponse> {
   const deviceId = input.device_id;
+  const atomic = input.atomic === true;
   const checked = input.changes.map((change, index) => checkChange(change, index));
-  let outcomes: Outcome[];
-  if (input.atomic === true) {
-    outcomes = await pushAtomically(ctx, principal, deviceId, checked);
-  } else {
-    outcomes = [];
-    for (const item of checked) {
-      if (isOutcome(item)) outcomes.push(item);
-      else outcomes.push(await withRetry(() => ctx.database.db.transaction((tx) => applyChange(ctx, tx, principal, deviceId, item))));
-    }
-  }
+  const refused = checked.findIndex(isOutcome);
+  const committed =
+    atomic && refused >= 0
+      ? await finishPush(ctx, principal, deviceId, abortedOutcomes(checked.map((c) => (isOutcome(c) ? c : null)), refused), input.changes.length)
+      : await pushBatch(ctx, principal, deviceId, checked, atomic, input.changes.length);
+  const { outcomes } = committed;
 
   const results = outcomes.map((o) => o.result);
   const conflicts = outcomes.flatMap((o) => (o.conflict && o.result.status === "conflict" ? [o.conflict] : []));
   const applied = results.filter((r) => r.status === "applied").length;
   const failedCount = results.filter((r) => r.status === "failed").length;
 
-  const token = await finishPush(ctx, principal, deviceId, { applied, conflicts: conflicts.length, pushed: input.changes.length });
+  const token = tokenOf(ctx, principal, committed.states);
   const written = new Set(outcomes.flatMap((o) => (o.wrote ? [o.wrote] : [])));
   if (written.size > 0) await publishPoke(ctx, principal.orgId, [...written]);
 
@@ -298,33 +440,80 @@ export async function pushChanges(ctx: ServerContext, principal: Principal, inpu
   return { applied, conflicts, failed: failedCount, sync_token: token, results };
 }
 
-async function pushAtomically(
+/** Lays the batch's outcomes back between the changes refused before it, in request order. */
+function inRequestOrder(checked: readonly (CheckedChange | Outcome)[], batch: readonly Outcome[]): Outcome[] {
+  let next = 0;
+  return checked.map((item) => {
+    if (isOutcome(item)) return item;
+    const outcome = batch[next++];
+    if (!outcome) throw new Error("a batch answered fewer outcomes than it had changes");
+    return outcome;
+  });
+}
+
+/** SQLSTATE classes of a value the database would not store (22: data exception, 23: integrity). */
+const isDataError = (error: unknown): boolean => /^2[23]/.test(sqlState(error) ?? "");
+
+async function pushBatch(
   ctx: ServerContext,
   principal: Principal,
   deviceId: string,
-  checked: (CheckedChange | Outcome)[],
-): Promise<Outcome[]> {
-  const refused = checked.findIndex(isOutcome);
-  if (refused >= 0) return abortedOutcomes(checked.map((c) => (isOutcome(c) ? c : null)), refused);
+  checked: readonly (CheckedChange | Outcome)[],
+  atomic: boolean,
+  pushed: number,
+): Promise<Committed> {
+  const items = checked.filter((item): item is CheckedChange => !isOutcome(item));
   try {
-    return await withRetry(() =>
-      ctx.database.db.transaction(async (tx) => {
-        const outcomes: Outcome[] = [];
-        for (const item of checked) {
-          if (isOutcome(item)) throw new Error("unreachable: refused changes end the batch before it starts");
-          outcomes.push(await applyChange(ctx, tx, principal, deviceId, item));
-        }
-        if (outcomes.some((o) => o.result.status !== "applied")) throw new BatchAborted(outcomes);
-        return outcomes;
-      }),
-    );
+    const committed = await commitBatch(ctx, principal, deviceId, items, atomic, pushed);
+    return { outcomes: inRequestOrder(checked, committed.outcomes), states: committed.states };
   } catch (error) {
-    if (!(error instanceof BatchAborted)) throw error;
-    const offending = error.outcomes.findIndex((o) => o.result.status !== "applied");
-    return abortedOutcomes(
-      error.outcomes.map((o) => (o.result.status === "applied" ? null : o)),
-      offending,
-    );
+    if (error instanceof BatchAborted) {
+      const offending = error.outcomes.findIndex((o) => o.result.status !== "applied");
+      const known = error.outcomes.map((o) => (o.result.status === "applied" ? null : o));
+      return finishPush(ctx, principal, deviceId, abortedOutcomes(known, offending), pushed);
+    }
+    if (!isDataError(error) || items.length === 0) throw error;
+    ctx.log.warn("push: the database refused a value of the batch; applying its changes one by one", { sqlState: sqlState(error) });
+    if (atomic) {
+      const outcomes = items.map((item) => failed(item.change, "ATOMIC_BATCH_ABORTED", "Not applied: a value of the batch could not be stored and the batch is atomic."));
+      return finishPush(ctx, principal, deviceId, inRequestOrder(checked, outcomes), pushed);
+    }
+  }
+  // A value validation let through that the database refuses fails its own change, not the batch.
+  const outcomes: Outcome[] = [];
+  for (const item of items) {
+    try {
+      outcomes.push(...(await commitBatch(ctx, principal, deviceId, [item], false, 0)).outcomes);
+    } catch (error) {
+      if (!isDataError(error)) throw error;
+      outcomes.push(failed(item.change, "VALIDATION_ERROR", "The server cannot store a value of this change."));
+    }
+  }
+  return finishPush(ctx, principal, deviceId, inRequestOrder(checked, outcomes), pushed);
+}
+
+/** `applyBatch` in a transaction of its own, with the audit entry; run again after a deadlock or a lost insert race. */
+async function commitBatch(
+  ctx: ServerContext,
+  principal: Principal,
+  deviceId: string,
+  items: readonly CheckedChange[],
+  atomic: boolean,
+  pushed: number,
+): Promise<Committed> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await withRetry(() =>
+        ctx.database.db.transaction(async (tx) => {
+          const outcomes = await applyBatch(ctx, tx, principal, deviceId, items, atomic);
+          const states = await auditAndReadCursors(tx, principal, deviceId, outcomes, pushed);
+          return { outcomes, states };
+        }),
+      );
+    } catch (error) {
+      // The winner of the race has committed: the next attempt finds its row and decides against it.
+      if (!(error instanceof InsertRaced) || attempt >= 3) throw error;
+    }
   }
 }
 
@@ -350,31 +539,44 @@ function abortedOutcomes(known: (Outcome | null)[], first: number): Outcome[] {
   });
 }
 
-/** Audits the push and answers the device's pull position as its token. */
-async function finishPush(
-  ctx: ServerContext,
+/** Audits the push and reads the device's pull positions, on the batch's transaction. */
+async function auditAndReadCursors(
+  tx: Executor,
   principal: Principal,
   deviceId: string,
-  counts: { applied: number; conflicts: number; pushed: number },
-): Promise<string> {
-  const now = ctx.now();
-  const states = await ctx.database.db.transaction(async (tx) => {
-    if (counts.pushed > 0) {
-      await recordAudit(tx, {
-        eventType: AuditEvent.SyncCompleted,
-        orgId: principal.orgId,
-        userId: principal.userId,
-        deviceId,
-        details: { direction: "push", changes_pulled: 0, changes_pushed: counts.applied, conflicts: counts.conflicts },
-      });
-    }
-    return tx
-      .select({ entityType: schema.deviceSyncState.entityType, cursor: schema.deviceSyncState.cursor })
-      .from(schema.deviceSyncState)
-      .where(eq(schema.deviceSyncState.deviceId, deviceId));
-  });
+  outcomes: readonly Outcome[],
+  pushed: number,
+): Promise<DeviceCursor[]> {
+  if (pushed > 0) {
+    await recordAudit(tx, {
+      eventType: AuditEvent.SyncCompleted,
+      orgId: principal.orgId,
+      userId: principal.userId,
+      deviceId,
+      details: {
+        direction: "push",
+        changes_pulled: 0,
+        changes_pushed: outcomes.filter((o) => o.result.status === "applied").length,
+        conflicts: outcomes.filter((o) => o.result.status === "conflict").length,
+      },
+    });
+  }
+  return tx
+    .select({ entityType: schema.deviceSyncState.entityType, cursor: schema.deviceSyncState.cursor })
+    .from(schema.deviceSyncState)
+    .where(eq(schema.deviceSyncState.deviceId, deviceId));
+}
+
+/** For a batch that wrote nothing of its own: the audit entry and the cursors in a transaction of their own. */
+async function finishPush(ctx: ServerContext, principal: Principal, deviceId: string, outcomes: Outcome[], pushed: number): Promise<Committed> {
+  const states = await ctx.database.db.transaction((tx) => auditAndReadCursors(tx, principal, deviceId, outcomes, pushed));
+  return { outcomes, states };
+}
+
+/** The device's pull position as of its last pull, as a sync token. */
+function tokenOf(ctx: ServerContext, principal: Principal, states: readonly DeviceCursor[]): string {
   const cursors: Partial<Record<EntityType, TypeCursor>> = {};
-  let issuedAt = Math.floor(now.getTime() / 1000);
+  let issuedAt = Math.floor(ctx.now().getTime() / 1000);
   for (const state of states) {
     const stored = parseStoredCursor(state.cursor);
     if (!stored || !isEntityType(state.entityType)) continue;

@@ -1,7 +1,7 @@
 /** SQLSTATEs after which the whole transaction may simply be run again. */
 const RETRYABLE = new Set(["40001", "40P01"]);
 
-function sqlState(error: unknown): string | undefined {
+export function sqlState(error: unknown): string | undefined {
   for (let e: unknown = error, depth = 0; e !== null && typeof e === "object" && depth < 5; depth++) {
     const code = (e as { code?: unknown }).code;
     if (typeof code === "string" && /^[0-9A-Z]{5}$/.test(code)) return code;

@@ -265,6 +265,82 @@ export function syncSuite(name: string): void {
       expect(JSON.stringify(res.results?.[3]?.error?.detail)).toContain('"date"');
     });
 
+    it("decides one mixed batch in request order: creates, repeated updates, a delete, a conflict and a refusal", async () => {
+      const a = await createActor(server);
+      const b = await createActor(server, { orgId: a.orgId });
+      await push(a, [create("mix-old", { name: "Old" }), create("mix-gone", { name: "Gone" }), create("mix-stale", { name: "Stale" })]);
+      await push(b, [update("mix-stale", 1, { notes: "moved on elsewhere" })]);
+      const batch = [
+        create("mix-new", { name: "New", email: "new@example.org" }),
+        update("mix-new", 1, { phone: "+351 911 111 111" }),
+        update("mix-new", 2, { name: "Newer" }),
+        remove("mix-gone", 1),
+        update("mix-stale", 1, { name: "Stale edit" }),
+        create("mix-bad", { name: "X", shoe_size: 42 }),
+        update("mix-old", 1, { notes: "kept" }),
+      ];
+      const res = await push(a, batch);
+      expect(res.results?.map((r) => [r.entity_id, r.status, r.version ?? r.error?.code ?? r.conflict_id !== undefined])).toEqual([
+        ["mix-new", "applied", 1],
+        ["mix-new", "applied", 2],
+        ["mix-new", "applied", 3],
+        ["mix-gone", "applied", 2],
+        ["mix-stale", "conflict", true],
+        ["mix-bad", "failed", "VALIDATION_ERROR"],
+        ["mix-old", "applied", 2],
+      ]);
+      expect(res).toMatchObject({ applied: 5, failed: 1 });
+      expect(res.conflicts).toEqual([
+        expect.objectContaining({
+          conflict_id: res.results?.[4]?.conflict_id,
+          entity_id: "mix-stale",
+          conflict_type: "version_mismatch",
+          client_version: 1,
+          server_version: 2,
+          client_data: { name: "Stale edit" },
+          server_data: expect.objectContaining({ name: "Stale", notes: "moved on elsewhere", version: 2 }),
+        }),
+      ]);
+
+      // The rows as another device pulls them.
+      const rows = replay((await pullAll(b, { types: ["volunteer"], since: null })).changes);
+      expect(rows.get("volunteer/mix-new")).toMatchObject({ version: 3, data: { name: "Newer", email: "new@example.org", phone: "+351 911 111 111" } });
+      expect(rows.has("volunteer/mix-gone")).toBe(false);
+      expect(rows.get("volunteer/mix-stale")).toMatchObject({ version: 2, data: { name: "Stale" } });
+      expect(rows.get("volunteer/mix-old")).toMatchObject({ version: 2, data: { name: "Old", notes: "kept" } });
+      expect(rows.has("volunteer/mix-bad")).toBe(false);
+
+      // The conflict is listed; the ledger answers the batch again with its first answers, writing nothing.
+      const listed = (await (await a.get("/sync/conflicts?status=pending")).json()) as ConflictListResponse;
+      expect(listed.conflicts.map((c) => c.conflict_id)).toContain(res.results?.[4]?.conflict_id);
+      const again = await push(a, batch);
+      expect(again.results?.slice(0, 5)).toEqual(res.results?.slice(0, 5));
+      expect(again.results?.[5]).toMatchObject({ status: "failed", error: { code: "VALIDATION_ERROR" } });
+      expect(again.results?.[6]).toEqual(res.results?.[6]);
+      expect(again.conflicts).toEqual(res.conflicts);
+      const ledger = await server.app.context.database.rows<{ n: number }>(
+        sql`select count(*)::int as n from processed_changes where device_id = ${a.deviceId} and change_id in (select jsonb_array_elements_text(${JSON.stringify(batch.map((c) => c.change_id))}::jsonb))`,
+      );
+      // Every change but the refused one is remembered.
+      expect(ledger[0]?.n).toBe(6);
+      const after = replay((await pullAll(b, { types: ["volunteer"], since: null })).changes);
+      expect(after.get("volunteer/mix-new")?.version).toBe(3);
+      expect(after.get("volunteer/mix-old")?.version).toBe(2);
+    });
+
+    it("answers a batch whose stale change carries a year-0 time with per-change results, keeping the rest", async () => {
+      const a = await createActor(server);
+      const b = await createActor(server, { orgId: a.orgId });
+      await push(a, [create("y0", { name: "Row" })]);
+      await push(b, [update("y0", 1, { name: "Moved" })]);
+      const res = await push(a, [create("y0-new", { name: "Fine" }), { ...update("y0", 1, { name: "Stale" }), modified_at: "0000-01-01T00:00:00Z" }]);
+      expect(res.results?.map((r) => [r.status, r.error?.code])).toEqual([
+        ["applied", undefined],
+        ["failed", "VALIDATION_ERROR"],
+      ]);
+      expect(res.results?.[1]?.error?.detail).toEqual([expect.objectContaining({ loc: ["modified_at"] })]);
+    });
+
     it("applies an atomic batch whole or not at all", async () => {
       const a = await createActor(server);
       const bad = await push(a, [create("at1", { name: "A" }), update("at-missing", 1, { name: "B" })], { atomic: true });

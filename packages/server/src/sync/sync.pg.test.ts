@@ -96,4 +96,33 @@ describe("sync under concurrency on PostgreSQL", () => {
     const pulled = await pullAll(a, { types: ["volunteer"], limit: 1000 });
     expect(pulled.changes.filter((c) => c.version === 2)).toHaveLength(100);
   });
+
+  it("lets devices pushing the same rows in opposite orders wait for each other, never deadlock", async () => {
+    const a = await createActor(server);
+    const ids = Array.from({ length: 60 }, (_, i) => `shared-${String(i).padStart(2, "0")}`);
+    await push(a, ids.map((id) => create(id, { name: id })));
+    const devices = await Promise.all(Array.from({ length: 6 }, () => createActor(server, { orgId: a.orgId })));
+    const answers = await Promise.all(
+      devices.map((device, d) => {
+        const order = d % 2 === 0 ? ids : [...ids].reverse();
+        // Each batch also creates rows of its own and one row every batch wants to create.
+        const changes = [...order.map((id) => update(id, 1, { notes: `from ${d}` })), create(`own-${d}`, { name: "Own" }), create("contested", { name: `by ${d}` })];
+        return push(device, changes);
+      }),
+    );
+    // Every row took exactly one of the six edits; the other five met it as a conflict.
+    for (let i = 0; i < ids.length; i++) {
+      const statuses = answers.map((answer) => answer.results?.[i]?.status);
+      expect(statuses.filter((s) => s === "applied")).toHaveLength(1);
+      expect(statuses.filter((s) => s === "conflict")).toHaveLength(5);
+    }
+    const contested = answers.map((answer) => answer.results?.at(-1)?.status);
+    expect(contested.filter((s) => s === "applied")).toHaveLength(1);
+    expect(contested.filter((s) => s === "conflict")).toHaveLength(5);
+    for (const answer of answers) expect(answer.results?.at(-2)).toMatchObject({ status: "applied", version: 1 });
+    const rows = await server.app.context.database.rows<{ version: number; n: number }>(
+      sql`select version, count(*)::int as n from volunteers where org_id = ${a.orgId} and id like 'shared-%' group by version`,
+    );
+    expect(rows).toEqual([{ version: 2, n: 60 }]);
+  });
 });
