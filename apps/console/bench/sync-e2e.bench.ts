@@ -45,6 +45,8 @@ const env = process.env;
 const UPLOAD_SIZES = sizes(env["BENCH_UPLOAD_ROWS"], [10_000, 50_000]);
 const INITIAL_ROWS = sizes(env["BENCH_INITIAL_ROWS"], [100_000])[0] ?? 100_000;
 const PUSH_BATCH = Number(env["BENCH_PUSH_BATCH"] ?? 0) || undefined;
+/** `BENCH_ONLY=upload,polls` runs only those parts (upload, mix, polls, initial, concurrent). */
+const ONLY = new Set((env["BENCH_ONLY"] ?? "upload,mix,polls,initial,concurrent").split(",").map((s) => s.trim()));
 const POLLS = 200;
 const DEVICES = 20;
 const PER_DEVICE = 2_000;
@@ -213,18 +215,21 @@ interface UploadFigure {
   rows: number;
   ms: number;
   rawMs: number;
+  /** Of `ms`, the time spent in `/sync/push` round trips (the rest is the client's and pulls'). */
+  pushMs: number;
 }
 
+const sum = (values: readonly number[]) => values.reduce((a, b) => a + b, 0);
+
 async function measureUpload(world: World, rows: number): Promise<UploadFigure> {
-  const { email, orgId } = await newAccount(world);
+  const { email } = await newAccount(world);
   const device = await newDevice(world, email);
   await queueCreates(device, rows);
   const ms = await timed(() => syncExpecting(device, rows));
   await device.store.close();
   const rawOrg = (await newAccount(world)).orgId;
   const rawMs = await timed(() => rawInsert(world.sql, rawOrg, newRows(rows)));
-  void orgId;
-  return { rows, ms, rawMs };
+  return { rows, ms, rawMs, pushMs: sum(device.pushTimes) };
 }
 
 /** A device holding `rows` synced rows edits offline: 75 % new rows, 20 % updates, 5 % deletes. */
@@ -236,6 +241,7 @@ async function measureMix(world: World, rows: number): Promise<UploadFigure> {
   const creates = rows - updates - deletes;
   await queueCreates(device, updates + deletes);
   await syncExpecting(device, updates + deletes);
+  device.pushTimes.length = 0;
   const existing = (await device.store.list("volunteer")).map((row) => row.id);
   await queueCreates(device, creates, updates + deletes);
   for (const id of existing.slice(0, updates)) await device.store.update("volunteer", id, { notes: "edited offline" });
@@ -248,7 +254,7 @@ async function measureMix(world: World, rows: number): Promise<UploadFigure> {
   await rawInsert(world.sql, rawOrg, seeded);
   const ids = seeded.map((r) => r.id);
   const rawMs = await timed(() => rawMix(world.sql, rawOrg, newRows(creates), ids.slice(0, updates), ids.slice(updates)));
-  return { rows, ms, rawMs };
+  return { rows, ms, rawMs, pushMs: sum(device.pushTimes) };
 }
 
 interface PollFigure {
@@ -372,6 +378,11 @@ async function openWorld(base: string): Promise<{ world: World; close: () => Pro
   };
 }
 
+function logged<T>(label: string, figure: T): T {
+  console.error(`${label}: ${JSON.stringify(figure)}`);
+  return figure;
+}
+
 const round = (value: number, digits = 2) => Math.round(value * 10 ** digits) / 10 ** digits;
 const mb = (bytes: number) => round(bytes / 1024 / 1024, 1);
 
@@ -387,46 +398,81 @@ async function main(): Promise<void> {
     // Warm the server's code paths (JIT, prepared statements) on a small upload first.
     await measureUpload(world, 500);
 
+    // Each figure is printed as it is measured, so a long run shows its progress.
     const uploads: UploadFigure[] = [];
-    for (const rows of UPLOAD_SIZES) uploads.push(await measureUpload(world, rows));
+    if (ONLY.has("upload")) for (const rows of UPLOAD_SIZES) uploads.push(logged("upload", await measureUpload(world, rows)));
     const mixes: UploadFigure[] = [];
-    for (const rows of UPLOAD_SIZES.slice(0, 1)) mixes.push(await measureMix(world, rows));
-    const polls = await measurePolls(world);
-    const initial = await measureInitialSync(world, pid);
-    const concurrent = await measureConcurrentPush(world);
-
-    const first = must(uploads[0], "no upload measured");
-    const last = must(uploads.at(-1), "no upload measured");
-    const scaling = uploads.length > 1 ? last.ms / first.ms : null;
-    console.log(`\nsync e2e bench: built console on PostgreSQL, SQLite client over HTTP on loopback\n`);
-    console.table([
-      ...uploads.map((u) => ({ measure: `upload ${u.rows} offline creates`, ms: round(u.ms, 0), "raw ms": round(u.rawMs, 0), ratio: round(u.ms / u.rawMs, 1), "rows/s": Math.round((u.rows / u.ms) * 1000) })),
-      ...mixes.map((u) => ({ measure: `upload ${u.rows} changes (75% create, 20% update, 5% delete)`, ms: round(u.ms, 0), "raw ms": round(u.rawMs, 0), ratio: round(u.ms / u.rawMs, 1), "rows/s": Math.round((u.rows / u.ms) * 1000) })),
-      { measure: `initial sync ${initial.rows} rows (raw: keyset pages of 1000)`, ms: round(initial.ms, 0), "raw ms": round(initial.rawMs, 0), ratio: round(initial.ms / initial.rawMs, 1), "rows/s": Math.round((initial.rows / initial.ms) * 1000) },
-    ]);
-    console.table([
-      { measure: `upload scaling time(${last.rows}) / time(${first.rows})`, value: scaling === null ? "one size only" : round(scaling, 2) },
-      { measure: "empty poll, one round trip: median / p99 ms", value: `${round(polls.emptyMedian)} / ${round(polls.emptyP99)}` },
-      { measure: "one-change pull, one round trip: median / p99 ms", value: `${round(polls.oneMedian)} / ${round(polls.oneP99)}` },
-      { measure: "initial sync peak RSS: client / server MB", value: `${mb(initial.clientPeakRss)} / ${mb(initial.serverPeakRss)}` },
-      { measure: `${DEVICES} devices pushing ${PER_DEVICE} each at once: changes/s`, value: Math.round(concurrent.perSecond) },
-      { measure: `${DEVICES} devices pushing at once: push request median / p99 ms`, value: `${round(concurrent.median, 1)} / ${round(concurrent.p99, 1)}` },
-    ]);
-    console.log(
-      JSON.stringify({
-        bench: "sync-e2e",
-        driver: "postgres",
-        upload: uploads.map((u) => ({ rows: u.rows, ms: round(u.ms, 0), ratio: round(u.ms / u.rawMs) })),
-        upload_scaling: scaling === null ? null : round(scaling),
-        mix: mixes.map((u) => ({ rows: u.rows, ms: round(u.ms, 0), ratio: round(u.ms / u.rawMs) })),
-        poll_ms: { empty_median: round(polls.emptyMedian), empty_p99: round(polls.emptyP99), one_median: round(polls.oneMedian), one_p99: round(polls.oneP99) },
-        initial_sync: { rows: initial.rows, ms: round(initial.ms, 0), ratio: round(initial.ms / initial.rawMs), rows_per_s: Math.round((initial.rows / initial.ms) * 1000), client_peak_rss_mb: mb(initial.clientPeakRss), server_peak_rss_mb: mb(initial.serverPeakRss) },
-        concurrent_push: { devices: DEVICES, changes_per_s: Math.round(concurrent.perSecond), median_ms: round(concurrent.median, 1), p99_ms: round(concurrent.p99, 1) },
-      }),
-    );
+    if (ONLY.has("mix")) for (const rows of UPLOAD_SIZES.slice(0, 1)) mixes.push(logged("mix", await measureMix(world, rows)));
+    const polls = ONLY.has("polls") ? logged("polls", await measurePolls(world)) : null;
+    const initial = ONLY.has("initial") ? logged("initial sync", await measureInitialSync(world, pid)) : null;
+    const concurrent = ONLY.has("concurrent") ? logged("concurrent push", await measureConcurrentPush(world)) : null;
+    report(uploads, mixes, polls, initial, concurrent);
   } finally {
     await close();
   }
+}
+
+function report(
+  uploads: readonly UploadFigure[],
+  mixes: readonly UploadFigure[],
+  polls: PollFigure | null,
+  initial: InitialFigure | null,
+  concurrent: ConcurrentFigure | null,
+): void {
+  const first = uploads[0];
+  const last = uploads.at(-1);
+  const scaling = first && last && uploads.length > 1 ? last.ms / first.ms : null;
+  const uploadRow = (label: string, u: UploadFigure) => ({
+    measure: label,
+    ms: round(u.ms, 0),
+    "raw ms": round(u.rawMs, 0),
+    ratio: round(u.ms / u.rawMs, 1),
+    "rows/s": Math.round((u.rows / u.ms) * 1000),
+    "in push ms": round(u.pushMs, 0),
+  });
+  console.log(`\nsync e2e bench: built console on PostgreSQL, SQLite client over HTTP on loopback\n`);
+  console.table([
+    ...uploads.map((u) => uploadRow(`upload ${u.rows} offline creates`, u)),
+    ...mixes.map((u) => uploadRow(`upload ${u.rows} changes (75% create, 20% update, 5% delete)`, u)),
+    ...(initial
+      ? [{ measure: `initial sync ${initial.rows} rows (raw: keyset pages of 1000)`, ms: round(initial.ms, 0), "raw ms": round(initial.rawMs, 0), ratio: round(initial.ms / initial.rawMs, 1), "rows/s": Math.round((initial.rows / initial.ms) * 1000) }]
+      : []),
+  ]);
+  console.table([
+    ...(scaling !== null && first && last ? [{ measure: `upload scaling time(${last.rows}) / time(${first.rows})`, value: round(scaling, 2) }] : []),
+    ...(polls
+      ? [
+          { measure: "empty poll, one round trip: median / p99 ms", value: `${round(polls.emptyMedian)} / ${round(polls.emptyP99)}` },
+          { measure: "one-change pull, one round trip: median / p99 ms", value: `${round(polls.oneMedian)} / ${round(polls.oneP99)}` },
+        ]
+      : []),
+    ...(initial ? [{ measure: "initial sync peak RSS: client / server MB", value: `${mb(initial.clientPeakRss)} / ${mb(initial.serverPeakRss)}` }] : []),
+    ...(concurrent
+      ? [
+          { measure: `${DEVICES} devices pushing ${PER_DEVICE} each at once: changes/s`, value: Math.round(concurrent.perSecond) },
+          { measure: `${DEVICES} devices pushing at once: push request median / p99 ms`, value: `${round(concurrent.median, 1)} / ${round(concurrent.p99, 1)}` },
+        ]
+      : []),
+  ]);
+  console.log(
+    JSON.stringify({
+      bench: "sync-e2e",
+      driver: "postgres",
+      upload: uploads.map((u) => ({ rows: u.rows, ms: round(u.ms, 0), ratio: round(u.ms / u.rawMs), push_ms: round(u.pushMs, 0) })),
+      upload_scaling: scaling === null ? null : round(scaling),
+      mix: mixes.map((u) => ({ rows: u.rows, ms: round(u.ms, 0), ratio: round(u.ms / u.rawMs) })),
+      poll_ms: polls && { empty_median: round(polls.emptyMedian), empty_p99: round(polls.emptyP99), one_median: round(polls.oneMedian), one_p99: round(polls.oneP99) },
+      initial_sync: initial && {
+        rows: initial.rows,
+        ms: round(initial.ms, 0),
+        ratio: round(initial.ms / initial.rawMs),
+        rows_per_s: Math.round((initial.rows / initial.ms) * 1000),
+        client_peak_rss_mb: mb(initial.clientPeakRss),
+        server_peak_rss_mb: mb(initial.serverPeakRss),
+      },
+      concurrent_push: concurrent && { devices: DEVICES, changes_per_s: Math.round(concurrent.perSecond), median_ms: round(concurrent.median, 1), p99_ms: round(concurrent.p99, 1) },
+    }),
+  );
 }
 
 await main();
