@@ -48,16 +48,20 @@ function memoryBackend(): StoreBackend {
 
   return {
     transaction(fn) {
-      if (undo) return fn(); // nested: part of the outer transaction
-      const log: (() => void)[] = [];
+      // Nested calls behave as SQLite's savepoints: a nested one that throws undoes only its own
+      // writes, and the outer transaction goes on if its caller catches the error.
+      const outer = undo;
+      const log = outer ?? [];
+      const mark = log.length;
       undo = log;
       try {
         const result = fn();
-        undo = null;
+        undo = outer;
         return result;
       } catch (error) {
-        undo = null;
-        for (let i = log.length - 1; i >= 0; i--) log[i]?.();
+        for (let i = log.length - 1; i >= mark; i--) log[i]?.();
+        log.length = mark;
+        undo = outer;
         throw error;
       }
     },
