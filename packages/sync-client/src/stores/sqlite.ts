@@ -107,6 +107,17 @@ function migrate(db: Db): void {
   }).immediate();
 }
 
+/**
+ * The oldest entry of each row, oldest first: a push batch in one query. It walks the outbox in
+ * `seq` (rowid) order, with no sort, and stops at the limit; each entry costs one probe of the
+ * `outbox_row` index, so a batch costs what it returns, however long the outbox (sqlite.test.ts
+ * checks the plan).
+ */
+export const OUTBOX_HEADS_SQL = `
+    SELECT o.* FROM outbox o
+    WHERE NOT EXISTS (SELECT 1 FROM outbox i WHERE i.entity_type = o.entity_type AND i.entity_id = o.entity_id AND i.seq < o.seq)
+    ORDER BY o.seq LIMIT ?`;
+
 type SqlValue = string | number | bigint | Buffer | null;
 type RowRecord = Record<string, SqlValue>;
 
@@ -282,10 +293,7 @@ function sqliteBackend(db: Db): StoreBackend {
   const changesForRow = db.prepare<[string, string], OutboxRecord>(
     `SELECT * FROM outbox WHERE entity_type = ? AND entity_id = ? ORDER BY seq`,
   );
-  const heads = db.prepare<[number], OutboxRecord>(`
-    SELECT o.* FROM outbox o
-    WHERE o.seq = (SELECT MIN(i.seq) FROM outbox i WHERE i.entity_type = o.entity_type AND i.entity_id = o.entity_id)
-    ORDER BY o.seq LIMIT ?`);
+  const heads = db.prepare<[number], OutboxRecord>(OUTBOX_HEADS_SQL);
   const count = db.prepare<[], { n: number }>(`SELECT COUNT(*) AS n FROM outbox`);
   const insertChange = db.prepare<[ReturnType<typeof changeParams>], void>(`
     INSERT INTO outbox (change_id, entity_type, entity_id, operation, data, version, modified_at, sent_at, retry_count, last_error)
