@@ -58,6 +58,8 @@ export interface StoreBackend {
   appendChange(change: PendingChange): void;
   /** Rewrites an entry in place (same `change_id`, same `seq`). */
   replaceChange(change: StoredChange): void;
+  /** Sets `sent_at` to `at` unless it is set already; `false` if the entry is not in the outbox. */
+  markChangeSent(changeId: string, at: string): boolean;
   removeChange(changeId: string): void;
   getMeta(key: string): string | null;
   setMeta(key: string, value: string | null): void;
@@ -241,6 +243,15 @@ export function createStore(backend: StoreBackend, options: StoreOptions = {}): 
   // transaction. Each opens its own (nested: a savepoint), so a write that throws leaves nothing of
   // itself behind even when the app catches the error and carries on with the others.
   function createRow(type: EntityType, input: Readonly<Record<string, unknown>>): StoredRow {
+    return open().transaction(() => createInTransaction(type, input));
+  }
+
+  function updateRow(type: EntityType, id: string, input: Readonly<Record<string, unknown>>): StoredRow {
+    return open().transaction(() => updateInTransaction(type, id, input));
+  }
+
+  /** The body of a create, for a caller that holds a transaction. */
+  function createInTransaction(type: EntityType, input: Readonly<Record<string, unknown>>): StoredRow {
     knownType(type);
     const id = input.id === undefined ? uuidv7() : input.id;
     if (typeof id !== "string" || id.length === 0 || id.length > 128) {
@@ -249,25 +260,21 @@ export function createStore(backend: StoreBackend, options: StoreOptions = {}): 
       });
     }
     const data = normalizeData(type, validated(type, input, "full"));
+    if (backend.getRow(type, id)) throw new LocalStoreError(LocalStoreErrorCode.EntityExists, `A ${type} with id ${id} already exists`);
     const at = now();
-    return open().transaction(() => {
-      if (backend.getRow(type, id)) throw new LocalStoreError(LocalStoreErrorCode.EntityExists, `A ${type} with id ${id} already exists`);
-      const change = newChange(type, id, Operation.Create, data, 0, at);
-      backend.appendChange(change);
-      return stored(settle(type, id, at, null, null, [change]));
-    });
+    const change = newChange(type, id, Operation.Create, data, 0, at);
+    backend.appendChange(change);
+    return stored(settle(type, id, at, null, null, [change]));
   }
 
-  function updateRow(type: EntityType, id: string, input: Readonly<Record<string, unknown>>): StoredRow {
+  /** The body of an update, for a caller that holds a transaction. */
+  function updateInTransaction(type: EntityType, id: string, input: Readonly<Record<string, unknown>>): StoredRow {
     knownType(type);
     const patch = validated(type, input, "patch");
-    const at = now();
-    return open().transaction(() => {
-      const current = liveRow(type, id);
-      if (Object.keys(patch).length === 0) return current;
-      const entries = enqueue(type, current, Operation.Update, patch, at);
-      return stored(settle(type, id, current.created_at, current.base, current.server, entries));
-    });
+    const current = liveRow(type, id);
+    if (Object.keys(patch).length === 0) return current;
+    const entries = enqueue(type, current, Operation.Update, patch, now());
+    return stored(settle(type, id, current.created_at, current.base, current.server, entries));
   }
 
   function deleteRow(type: EntityType, id: string): void {
@@ -287,16 +294,16 @@ export function createStore(backend: StoreBackend, options: StoreOptions = {}): 
   }
 
   /** An import row names an existing row by `id`: its given fields are an update; any other row is a create. */
-  function putRow(type: EntityType, input: Readonly<Record<string, unknown>>): StoredRow {
+  function putInTransaction(type: EntityType, input: Readonly<Record<string, unknown>>): StoredRow {
     const id = input.id;
     if (typeof id === "string") {
-      const current = open().getRow(type, id);
+      const current = backend.getRow(type, id);
       if (current && current.deleted_at === null) {
         const { id: _id, ...patch } = input;
-        return updateRow(type, id, patch);
+        return updateInTransaction(type, id, patch);
       }
     }
-    return createRow(type, input);
+    return createInTransaction(type, input);
   }
 
   /** The server applied `changeId` at `version`: drop the entry, move the row and the entries queued behind it onto that version. */
@@ -359,7 +366,8 @@ export function createStore(backend: StoreBackend, options: StoreOptions = {}): 
 
     async putMany(type, rows) {
       knownType(type);
-      return open().transaction(() => rows.map((input) => localRow(type, putRow(type, input))));
+      // All or nothing, so the rows need no savepoint each.
+      return open().transaction(() => rows.map((input) => localRow(type, putInTransaction(type, input))));
     },
 
     async get(type, id, options) {
@@ -387,9 +395,11 @@ export function createStore(backend: StoreBackend, options: StoreOptions = {}): 
     async markSent(changeIds) {
       const at = now();
       open().transaction(() => {
+        // One statement per change, without reading the entry back: a batch is marked before every push.
         for (const changeId of changeIds) {
-          const change = mustChange(changeId);
-          if (change.sent_at === null) backend.replaceChange({ ...change, sent_at: at });
+          if (!backend.markChangeSent(changeId, at)) {
+            throw new LocalStoreError(LocalStoreErrorCode.ChangeNotFound, `No pending change ${changeId}`);
+          }
         }
       });
     },

@@ -99,6 +99,12 @@ function memoryBackend(): StoreBackend {
       write(changes, change.change_id, copy({ ...change, seq }));
     },
     replaceChange: (change) => write(changes, change.change_id, copy(change)),
+    markChangeSent(changeId, at) {
+      const change = changes.get(changeId);
+      if (!change) return false;
+      if (change.sent_at === null) write(changes, changeId, { ...change, sent_at: at });
+      return true;
+    },
     removeChange: (changeId) => write(changes, changeId, undefined),
     getMeta: (key) => meta.get(key) ?? null,
     setMeta: (key, value) => write(meta, key, value ?? undefined),

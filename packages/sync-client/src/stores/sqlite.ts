@@ -303,14 +303,25 @@ function sqliteBackend(db: Db): StoreBackend {
       version = @version, modified_at = @modified_at, sent_at = @sent_at, retry_count = @retry_count, last_error = @last_error
     WHERE change_id = @change_id`);
   const deleteChange = db.prepare<[string], void>(`DELETE FROM outbox WHERE change_id = ?`);
+  const markSent = db.prepare<[string, string], void>(`UPDATE outbox SET sent_at = COALESCE(sent_at, ?) WHERE change_id = ?`);
   const metaGet = db.prepare<[string], { value: string }>(`SELECT value FROM meta WHERE key = ?`);
   const metaSet = db.prepare<[string, string], void>(
     `INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
   );
   const metaDelete = db.prepare<[string], void>(`DELETE FROM meta WHERE key = ?`);
+  // Nested calls become savepoints (better-sqlite3 checks db.inTransaction on each call).
+  const inTransaction = db.transaction((body: () => void) => body());
 
   return {
-    transaction: (fn) => db.transaction(fn).immediate(),
+    transaction<T>(fn: () => T): T {
+      // One transaction function for every call: db.transaction() builds four wrappers each
+      // time, which cost as much as a small write when a bulk write nests one per row.
+      const box: { value: T }[] = [];
+      inTransaction.immediate(() => void box.push({ value: fn() }));
+      const [done] = box;
+      if (!done) throw new TypeError("The transaction ran without running its body");
+      return done.value;
+    },
     getRow: (type, id) => tableOf(type).get(id),
     listRows: (type) => tableOf(type).list(),
     putRow: (type, row) => void tableOf(type).put(row),
@@ -325,6 +336,7 @@ function sqliteBackend(db: Db): StoreBackend {
     appendChange: (change) => void insertChange.run(changeParams(change)),
     replaceChange: (change) => void updateChange.run(changeParams(change)),
     removeChange: (changeId) => void deleteChange.run(changeId),
+    markChangeSent: (changeId, at) => markSent.run(at, changeId).changes === 1,
     getMeta: (key) => metaGet.get(key)?.value ?? null,
     setMeta: (key, value) => void (value === null ? metaDelete.run(key) : metaSet.run(key, value)),
     close: () => db.close(),

@@ -420,6 +420,20 @@ export function localStoreSuite(name: string, makeStore: () => LocalStore | Prom
         expect(await store.pendingCount()).toBe(1);
       });
 
+      it("markSent keeps the first sent time, and marks nothing if any change is not in the outbox", async () => {
+        const store = await fresh();
+        await store.create("volunteer", { id: "v1", name: "A" });
+        await store.create("volunteer", { id: "v2", name: "B" });
+        const [first, second] = await store.pendingChanges();
+        await store.markSent([must(first).change_id]);
+        const sentAt = (await store.pendingChanges())[0]?.sent_at;
+        expect(sentAt).not.toBeNull();
+        await expect(store.markSent([must(second).change_id, "not-in-the-outbox"])).rejects.toMatchObject({ code: "CHANGE_NOT_FOUND" });
+        expect((await store.pendingChanges()).map((change) => change.sent_at !== null)).toEqual([true, false]);
+        await store.markSent([must(first).change_id, must(second).change_id]);
+        expect((await store.pendingChanges())[0]?.sent_at).toBe(sentAt);
+      });
+
       it("counts failed attempts and keeps the change", async () => {
         const store = await fresh();
         await store.create("volunteer", { name: "A" });
