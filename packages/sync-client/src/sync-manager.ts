@@ -6,6 +6,7 @@ import {
   type ResolutionPolicy,
   entityTypes as allEntityTypes,
   isEntityType,
+  MAX_PUSH_CHANGES,
   type PushResult,
 } from "@repensar/contracts";
 import { ResolutionKind, sameValue, type Resolution } from "@repensar/conflict-engine";
@@ -77,7 +78,11 @@ export interface SyncManagerOptions {
   readonly entityTypes?: readonly EntityType[];
   /** Pull page size, per entity type (1-1000). */
   readonly pullLimit?: number;
-  /** Changes per push request. */
+  /**
+   * Changes per push request, at most the server's limit (MAX_PUSH_CHANGES, 1000). Default: the
+   * limit. Measured end to end (bench/push.bench.ts): fewer, larger requests upload fastest, and
+   * the client's own cost per change is flat from 250 up (100 costs it 1.4-2x more per change).
+   */
   readonly pushBatchSize?: number;
   /** Tries per request before a retryable error is given up on. */
   readonly maxAttempts?: number;
@@ -172,7 +177,7 @@ export class SyncManager {
     this.#resolver = options.resolver ?? suggested;
     this.#entityTypes = options.entityTypes ?? allEntityTypes;
     this.#pullLimit = options.pullLimit ?? 500;
-    this.#pushBatchSize = options.pushBatchSize ?? 500;
+    this.#pushBatchSize = Math.max(1, Math.min(MAX_PUSH_CHANGES, options.pushBatchSize ?? MAX_PUSH_CHANGES));
     this.#maxAttempts = options.maxAttempts ?? 5;
     this.#baseDelayMs = options.baseDelayMs ?? 500;
     this.#maxDelayMs = options.maxDelayMs ?? 30_000;
