@@ -72,6 +72,7 @@ function timedStore(store: LocalStore, spent: Spent): LocalStore {
     completeChange: (id, result) => time("completeChange", () => store.completeChange(id, result)),
     completeChanges: (results) => time("completeChanges", () => store.completeChanges(results)),
     recordFailure: (id, error) => time("recordFailure", () => store.recordFailure(id, error)),
+    recordFailures: (ids, error) => time("recordFailures", () => store.recordFailures(ids, error)),
     discardChange: (id) => time("discardChange", () => store.discardChange(id)),
     applyServerChanges: (changes, cursor) => time("applyServerChanges", () => store.applyServerChanges(changes, cursor)),
     getCursor: () => time("getCursor", () => store.getCursor()),

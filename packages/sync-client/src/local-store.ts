@@ -169,6 +169,11 @@ export interface LocalStore {
   /** A push attempt failed without settling the change: count it and keep the entry. Returns the new retry count. */
   recordFailure(changeId: string, error: ChangeError): Promise<number>;
   /**
+   * `recordFailure` for every change of a push that failed as a whole, in one transaction: an
+   * offline device that tries to sync pays one fsync per attempt, not one per change. All or nothing.
+   */
+  recordFailures(changeIds: readonly string[], error: ChangeError): Promise<void>;
+  /**
    * The server refused the change for good: drops it, and the row shows its base with the entries
    * queued behind it on top (their own fields still apply, and are pushed next). Entries queued
    * behind a refused CREATE have no row to apply to and are dropped too. Returns every entry dropped.

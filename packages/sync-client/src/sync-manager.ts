@@ -384,7 +384,10 @@ export class SyncManager {
       );
     } catch (error) {
       if (error instanceof ApiError) {
-        for (const change of batch) await this.#store.recordFailure(change.change_id, { code: error.code, detail: error.message });
+        await this.#store.recordFailures(
+          batch.map((change) => change.change_id),
+          { code: error.code, detail: error.message },
+        );
       }
       throw error;
     }

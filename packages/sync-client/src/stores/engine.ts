@@ -306,6 +306,13 @@ export function createStore(backend: StoreBackend, options: StoreOptions = {}): 
     return createInTransaction(type, input);
   }
 
+  function countFailure(changeId: string, error: ChangeError): number {
+    const change = mustChange(changeId);
+    const retry_count = change.retry_count + 1;
+    backend.replaceChange({ ...change, retry_count, last_error: { code: error.code, detail: error.detail } });
+    return retry_count;
+  }
+
   /** The server applied `changeId` at `version`: drop the entry, move the row and the entries queued behind it onto that version. */
   function completeOne(changeId: string, version: number): void {
     const change = mustChange(changeId);
@@ -416,11 +423,12 @@ export function createStore(backend: StoreBackend, options: StoreOptions = {}): 
     },
 
     async recordFailure(changeId, error: ChangeError) {
-      return open().transaction(() => {
-        const change = mustChange(changeId);
-        const retry_count = change.retry_count + 1;
-        backend.replaceChange({ ...change, retry_count, last_error: { code: error.code, detail: error.detail } });
-        return retry_count;
+      return open().transaction(() => countFailure(changeId, error));
+    },
+
+    async recordFailures(changeIds, error) {
+      open().transaction(() => {
+        for (const changeId of changeIds) countFailure(changeId, error);
       });
     },
 

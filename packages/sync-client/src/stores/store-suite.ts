@@ -443,6 +443,24 @@ export function localStoreSuite(name: string, makeStore: () => LocalStore | Prom
         expect((await store.pendingChanges())[0]).toMatchObject({ retry_count: 2, last_error: { code: "NETWORK", detail: "offline" } });
       });
 
+      it("recordFailures counts a failed push for every change of the batch at once, or for none", async () => {
+        const store = await fresh();
+        await store.putMany("volunteer", [{ name: "A" }, { name: "B" }, { name: "C" }]);
+        const batch = await store.pendingChanges();
+        const ids = batch.map((change) => change.change_id);
+        await store.recordFailures(ids.slice(0, 2), { code: "NETWORK_ERROR", detail: "offline" });
+        await store.recordFailures(ids.slice(0, 1), { code: "NETWORK_ERROR", detail: "still offline" });
+        expect((await store.pendingChanges()).map((change) => [change.retry_count, change.last_error?.detail ?? null])).toEqual([
+          [2, "still offline"],
+          [1, "offline"],
+          [0, null],
+        ]);
+        await expect(store.recordFailures([must(ids[2]), "not-in-the-outbox"], { code: "X", detail: "y" })).rejects.toMatchObject({
+          code: "CHANGE_NOT_FOUND",
+        });
+        expect((await store.pendingChanges())[2]?.retry_count).toBe(0);
+      });
+
       it("discarding a refused change drops only it: the edits queued behind it stay, on the server state", async () => {
         const store = await fresh();
         await pullRows(store, [{ id: "v1", version: 1, data: { name: "A" } }]);
