@@ -5,11 +5,15 @@
  *   pnpm bench                     10,000 rows
  *   BENCH_ROWS=2000 pnpm bench     fewer
  *
+ * Measured: single creates (one transaction and one fsync each, as a person types), the bulk
+ * local write (putMany, one transaction), settling pushed changes (completeChanges per batch of
+ * PUSH_BATCH, and completeChange one by one for contrast), and applying pulled pages.
+ *
  * Files live in a fresh temporary directory on the same disk as the OS temp dir, removed afterwards:
  * both sides fsync every commit (`synchronous = FULL`), so the disk sets the pace of single writes.
  */
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
@@ -19,6 +23,18 @@ import { benchRows } from "./env";
 
 const ROWS = benchRows(10_000);
 const PAGE = 1000;
+const PUSH_BATCH = 1000;
+const REPEATS = 3;
+
+interface Measure {
+  readonly storeMs: number;
+  readonly rawMs: number;
+}
+
+function median(measures: readonly Measure[]): Measure {
+  const middle = (values: number[]) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
+  return { storeMs: middle(measures.map((m) => m.storeMs)), rawMs: middle(measures.map((m) => m.rawMs)) };
+}
 
 class BenchError extends Error {}
 
@@ -107,6 +123,82 @@ async function benchCreates(dir: string): Promise<{ storeMs: number; rawMs: numb
   return { storeMs, rawMs };
 }
 
+/** The bulk local write: every create in one putMany, against the same inserts in one raw transaction. */
+async function benchPutMany(dir: string): Promise<{ storeMs: number; rawMs: number }> {
+  const input = Array.from({ length: ROWS }, (_, i) => volunteerData(i));
+  const store = createSqliteStore(join(dir, "putmany-store.db"));
+  const storeMs = await timed(() => store.putMany("volunteer", input));
+  const pending = await store.pendingCount();
+  await store.close();
+  if (pending !== ROWS) throw new BenchError(`the outbox holds ${pending} of ${ROWS} creates`);
+
+  const raw = await openRaw(join(dir, "putmany-raw.db"));
+  const upsert = raw.prepare(upsertSql);
+  const outbox = raw.prepare(
+    `INSERT INTO outbox (change_id, entity_type, entity_id, operation, data, version, modified_at) VALUES (?, 'volunteer', ?, 'CREATE', ?, 0, ?)`,
+  );
+  const createAll = raw.transaction(() => {
+    for (let i = 0; i < ROWS; i++) {
+      const id = randomUUID();
+      const at = new Date().toISOString();
+      upsert.run(rowRecord(id, i, at, 0, null));
+      outbox.run(randomUUID(), id, JSON.stringify(volunteerData(i)), at);
+    }
+  });
+  const rawMs = await timed(() => createAll.immediate());
+  raw.close();
+  return { storeMs, rawMs };
+}
+
+/**
+ * Settling pushed CREATEs at version 1, in batches of PUSH_BATCH: the store (completeChanges per
+ * batch, or completeChange per change) against raw statements doing the same per change (drop
+ * the outbox entry, write the row's version, pending flag and base) in one transaction per batch.
+ */
+async function benchSettle(dir: string, mode: "batch" | "one-by-one"): Promise<{ storeMs: number; rawMs: number }> {
+  const store = createSqliteStore(join(dir, `settle-${mode}-store.db`));
+  await store.putMany("volunteer", Array.from({ length: ROWS }, (_, i) => volunteerData(i)));
+  const pending = (await store.pendingChanges(ROWS)).map((change) => change.change_id);
+  await store.markSent(pending);
+  const batches = Array.from({ length: Math.ceil(ROWS / PUSH_BATCH) }, (_, b) => pending.slice(b * PUSH_BATCH, (b + 1) * PUSH_BATCH));
+  const storeMs = await timed(async () => {
+    for (const batch of batches) {
+      if (mode === "batch") await store.completeChanges(batch.map((change_id) => ({ change_id, version: 1 })));
+      else for (const change_id of batch) await store.completeChange(change_id, { version: 1 });
+    }
+  });
+  const left = await store.pendingCount();
+  await store.close();
+  if (left !== 0) throw new BenchError(`${left} changes were left unsettled`);
+
+  const raw = await openRaw(join(dir, `settle-${mode}-raw.db`));
+  const upsert = raw.prepare(upsertSql);
+  const outbox = raw.prepare(
+    `INSERT INTO outbox (change_id, entity_type, entity_id, operation, data, version, modified_at, sent_at) VALUES (?, 'volunteer', ?, 'CREATE', ?, 0, ?, ?)`,
+  );
+  const at = new Date().toISOString();
+  const entries = Array.from({ length: ROWS }, (_, i) => ({ i, id: randomUUID(), changeId: randomUUID() }));
+  raw.transaction(() => {
+    for (const { i, id, changeId } of entries) {
+      upsert.run(rowRecord(id, i, at, 0, null));
+      outbox.run(changeId, id, JSON.stringify(volunteerData(i)), at, at);
+    }
+  })();
+  const dropEntry = raw.prepare(`DELETE FROM outbox WHERE change_id = ?`);
+  const settleRow = raw.prepare(`UPDATE volunteers SET version = 1, _pending = 0, _base = ? WHERE id = ?`);
+  const settleBatch = raw.transaction((batch: typeof entries) => {
+    for (const { i, id, changeId } of batch) {
+      dropEntry.run(changeId);
+      settleRow.run(JSON.stringify({ version: 1, data: volunteerData(i), deleted_at: null, updated_at: at }), id);
+    }
+  });
+  const rawMs = await timed(() => {
+    for (let start = 0; start < ROWS; start += PUSH_BATCH) settleBatch.immediate(entries.slice(start, start + PUSH_BATCH));
+  });
+  raw.close();
+  return { storeMs, rawMs };
+}
+
 async function benchApply(dir: string): Promise<{ storeMs: number; rawMs: number }> {
   const at = new Date().toISOString();
   const changes = Array.from({ length: ROWS }, (_, i) => pulledChange(i, at));
@@ -140,36 +232,73 @@ async function benchApply(dir: string): Promise<{ storeMs: number; rawMs: number
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "store-bench-"));
   try {
-    const creates = await benchCreates(dir);
-    const apply = await benchApply(dir);
+    // Each measure REPEATS times, in fresh files, store and raw side by side; the medians are
+    // reported, so a burst of load on a shared machine moves one sample, not the ratio.
+    const runs: Record<"creates" | "putMany" | "settleBatch" | "settleOne" | "apply", Measure[]> = {
+      creates: [],
+      putMany: [],
+      settleBatch: [],
+      settleOne: [],
+      apply: [],
+    };
+    for (let r = 0; r < REPEATS; r++) {
+      const run = join(dir, `run-${r}`);
+      mkdirSync(run);
+      runs.creates.push(await benchCreates(run));
+      runs.putMany.push(await benchPutMany(run));
+      runs.settleBatch.push(await benchSettle(run, "batch"));
+      runs.settleOne.push(await benchSettle(run, "one-by-one"));
+      runs.apply.push(await benchApply(run));
+    }
+    const creates = median(runs.creates);
+    const putMany = median(runs.putMany);
+    const settleBatch = median(runs.settleBatch);
+    const settleOne = median(runs.settleOne);
+    const apply = median(runs.apply);
     const rows = [
       { label: `${ROWS} creates, one transaction each (row + outbox entry)`, ...creates },
+      { label: `putMany of ${ROWS} creates, one transaction`, ...putMany },
+      { label: `completeChanges, ${ROWS} pushed changes in batches of ${PUSH_BATCH}`, ...settleBatch },
+      { label: `completeChange one by one, ${ROWS} pushed changes (raw: batches of ${PUSH_BATCH})`, ...settleOne },
       { label: `applyServerChanges, ${ROWS} rows in pages of ${PAGE}`, ...apply },
     ];
     const rate = (ms: number) => `${Math.round((ROWS / ms) * 1000).toLocaleString("en-US")}/s`;
-    console.log(`\nstore bench: better-sqlite3, WAL, synchronous = FULL, ${ROWS} volunteers\n`);
+    console.log(`\nstore bench: better-sqlite3, WAL, synchronous = FULL, ${ROWS} volunteers, medians of ${REPEATS}\n`);
     console.table(
       rows.map((r) => ({
         measure: r.label,
-        "store ms": Math.round(r.storeMs),
-        "raw ms": Math.round(r.rawMs),
         "ratio (store/raw)": Number((r.storeMs / r.rawMs).toFixed(2)),
         "store rows/s": rate(r.storeMs),
         "raw rows/s": rate(r.rawMs),
       })),
     );
     const round = (value: number) => Math.round(value * 100) / 100;
+    const ratio = (r: { storeMs: number; rawMs: number }) => round(r.storeMs / r.rawMs);
+    const perSecond = (ms: number) => Math.round((ROWS / ms) * 1000);
     console.log(
       JSON.stringify({
         bench: "store",
         rows: ROWS,
         page: PAGE,
-        ratios: { creates: round(creates.storeMs / creates.rawMs), apply_server_changes: round(apply.storeMs / apply.rawMs) },
+        push_batch: PUSH_BATCH,
+        repeats: REPEATS,
+        ratios: {
+          creates: ratio(creates),
+          put_many: ratio(putMany),
+          complete_changes: ratio(settleBatch),
+          complete_change_one_by_one: ratio(settleOne),
+          apply_server_changes: ratio(apply),
+        },
         rows_per_s: {
-          creates: Math.round((ROWS / creates.storeMs) * 1000),
-          raw_creates: Math.round((ROWS / creates.rawMs) * 1000),
-          apply_server_changes: Math.round((ROWS / apply.storeMs) * 1000),
-          raw_upserts: Math.round((ROWS / apply.rawMs) * 1000),
+          creates: perSecond(creates.storeMs),
+          raw_creates: perSecond(creates.rawMs),
+          put_many: perSecond(putMany.storeMs),
+          raw_bulk_creates: perSecond(putMany.rawMs),
+          complete_changes: perSecond(settleBatch.storeMs),
+          complete_change_one_by_one: perSecond(settleOne.storeMs),
+          raw_settle: perSecond(settleBatch.rawMs),
+          apply_server_changes: perSecond(apply.storeMs),
+          raw_upserts: perSecond(apply.rawMs),
         },
       }),
     );

@@ -17,6 +17,8 @@ export const LocalStoreErrorCode = {
   ChangeNotFound: "CHANGE_NOT_FOUND",
   /** The store was used after `close()`. */
   StoreClosed: "STORE_CLOSED",
+  /** A transaction callback returned a promise, or its writer was used after the transaction ended. */
+  InvalidTransaction: "INVALID_TRANSACTION",
   /** The stored data cannot be read back (a corrupt token file, a row that is not JSON). */
   CorruptData: "CORRUPT_DATA",
 } as const;

@@ -1,10 +1,12 @@
 export type {
+  AppliedChange,
   ApplyServerChangesResult,
   ChangeError,
   EntityData,
   ListOptions,
   LocalRow,
   LocalStore,
+  LocalWriter,
   PendingChange,
   RowSyncState,
   ServerChange,

@@ -95,6 +95,24 @@ export interface ListOptions {
 }
 
 /**
+ * The app's writes inside `LocalStore.transaction`: the same rules as the store's own `create`,
+ * `update` and `delete`, synchronous so that they all land in one transaction.
+ */
+export interface LocalWriter {
+  create(type: EntityType, data: Readonly<Record<string, unknown>>): LocalRow;
+  update(type: EntityType, id: string, patch: Readonly<Record<string, unknown>>): LocalRow;
+  delete(type: EntityType, id: string): void;
+  /** Sees the transaction's own writes. */
+  get(type: EntityType, id: string, options?: ListOptions): LocalRow | null;
+}
+
+/** What the server answered for one applied change of a push. */
+export interface AppliedChange {
+  readonly change_id: string;
+  readonly version: number;
+}
+
+/**
  * The device's copy of the data and its outbox. Asynchronous throughout so stores over
  * asynchronous engines (React Native SQLite, IndexedDB) can implement it; each method is atomic:
  * a local write and its outbox entry, or a pulled page and its cursor, commit together or not at all.
@@ -111,6 +129,19 @@ export interface LocalStore {
   get(type: EntityType, id: string, options?: ListOptions): Promise<LocalRow | null>;
   /** Rows in id order (creation order for UUIDv7 ids). */
   list(type: EntityType, options?: ListOptions): Promise<LocalRow[]>;
+  /**
+   * Runs `write` as one transaction: its writes and their outbox entries commit together, with one
+   * fsync for all of them, or not at all if it throws. Writes coalesce in the outbox exactly as
+   * single writes do. `write` must be synchronous: it may not await, and its writer refuses to be
+   * used once it has returned. A write that throws and is caught inside `write` leaves nothing of
+   * itself behind and the others stand.
+   */
+  transaction<T>(write: (writer: LocalWriter) => T): Promise<T>;
+  /**
+   * Imports rows in one transaction (all or nothing): a row whose `id` names a live row updates the
+   * fields it gives; any other row is created (id from `id`, else a new UUIDv7). In input order.
+   */
+  putMany(type: EntityType, rows: readonly Readonly<Record<string, unknown>>[]): Promise<LocalRow[]>;
 
   // --- Outbox ------------------------------------------------------------------------------
 
@@ -130,8 +161,18 @@ export interface LocalStore {
    * the row takes that state instead (a replayed push answers with its first, older answer).
    */
   completeChange(changeId: string, result: { readonly version: number }): Promise<void>;
+  /**
+   * `completeChange` for every applied change of a push, in one transaction (one fsync for the
+   * batch instead of one per change). All or nothing: a change id not in the outbox fails it whole.
+   */
+  completeChanges(results: readonly AppliedChange[]): Promise<void>;
   /** A push attempt failed without settling the change: count it and keep the entry. Returns the new retry count. */
   recordFailure(changeId: string, error: ChangeError): Promise<number>;
+  /**
+   * `recordFailure` for every change of a push that failed as a whole, in one transaction: an
+   * offline device that tries to sync pays one fsync per attempt, not one per change. All or nothing.
+   */
+  recordFailures(changeIds: readonly string[], error: ChangeError): Promise<void>;
   /**
    * The server refused the change for good: drops it, and the row shows its base with the entries
    * queued behind it on top (their own fields still apply, and are pushed next). Entries queued

@@ -44,6 +44,7 @@ interface DeviceOptions {
   fetch?: typeof fetch;
   sqlite?: boolean;
   pullLimit?: number;
+  pushBatchSize?: number;
 }
 
 async function newUser(): Promise<string> {
@@ -68,6 +69,7 @@ async function newDevice(email: string, options: DeviceOptions = {}): Promise<De
     resolver: options.resolver ?? serverWins,
     sleep: async () => {},
     ...(options.pullLimit ? { pullLimit: options.pullLimit } : {}),
+    ...(options.pushBatchSize ? { pushBatchSize: options.pushBatchSize } : {}),
   });
   const events: Device["events"] = {};
   for (const name of ["start", "progress", "conflict", "rejected", "retry", "reset", "revoked", "done", "error"] as const) {
@@ -405,6 +407,66 @@ describe("SyncManager against the real server", () => {
     const truth = await expectConverged(email, a);
     expect(Object.values(truth).map((r) => r.data["name"]).sort()).toEqual(["Once", "Twice?"]);
     expect(truth[`volunteer/${row.id}`]?.version).toBe(2);
+  }, 60_000);
+
+  it("settles every applied change of each batch: new versions taken, edits queued behind them pushed next", async () => {
+    const email = await newUser();
+    const net = pushCanFail();
+    const a = await newDevice(email, { fetch: net.fetch, sqlite: true, pushBatchSize: 40 });
+    const synced = await a.store.putMany(
+      "volunteer",
+      Array.from({ length: 60 }, (_, i) => ({ name: `S${i}` })),
+    );
+    await a.manager.sync();
+    // Offline: an edit of every synced row and 50 new rows, sent once but unanswered ...
+    await a.store.transaction((write) => {
+      for (const row of synced) write.update("volunteer", row.id, { phone: "1" });
+      for (let i = 0; i < 50; i++) write.create("volunteer", { name: `N${i}` });
+    });
+    net.down.push = true;
+    await expect(a.manager.sync()).rejects.toThrow();
+    net.down.push = false;
+    // The first batch went out: frozen. Edits made now queue behind its changes and fold into the others.
+    const sent = new Set((await a.store.pendingChanges(1000)).filter((c) => c.sent_at !== null).map((c) => c.entity_id));
+    expect(sent.size).toBe(40);
+    const rows = await a.store.list("volunteer");
+    const edited = new Set(rows.filter((_, i) => i % 2 === 0).map((row) => row.id));
+    await a.store.transaction((write) => {
+      for (const id of edited) write.update("volunteer", id, { notes: "edited" });
+    });
+    const queued = [...edited].filter((id) => sent.has(id));
+    expect(queued.length).toBeGreaterThan(0);
+    expect(await a.store.pendingCount()).toBe(110 + queued.length);
+
+    const summary = await a.manager.sync();
+    expect(summary).toMatchObject({ pushed: 110 + queued.length, conflicts: 0, failed: 0 });
+    expect(await a.store.pendingCount()).toBe(0);
+    const truth = await expectConverged(email, a);
+    for (const row of rows) {
+      const created = String(row.data["name"]).startsWith("N");
+      const version = (created ? 1 : 2) + (queued.includes(row.id) ? 1 : 0);
+      expect(truth[`volunteer/${row.id}`], row.id).toMatchObject({
+        version,
+        data: { phone: created ? null : "1", notes: edited.has(row.id) ? "edited" : null },
+      });
+      expect((await a.store.get("volunteer", row.id))?.version, row.id).toBe(version);
+    }
+  }, 60_000);
+
+  it("refuses a push answer whose results are out of order, settling nothing of the batch", async () => {
+    const email = await newUser();
+    const shuffled: typeof fetch = async (input, init) => {
+      const response = await fetch(input, init);
+      if (!String(input).endsWith("/sync/push")) return response;
+      const body: unknown = await response.json();
+      if (typeof body !== "object" || body === null || !("results" in body) || !Array.isArray(body.results)) throw new TypeError("no results");
+      return Response.json({ ...body, results: [...body.results].reverse() }, { status: response.status });
+    };
+    const a = await newDevice(email, { fetch: shuffled });
+    await a.store.putMany("volunteer", [{ name: "A" }, { name: "B" }]);
+    await expect(a.manager.sync()).rejects.toMatchObject({ code: "INVALID_RESPONSE" });
+    expect(await a.store.pendingCount()).toBe(2);
+    expect((await a.store.list("volunteer")).map((row) => row.version)).toEqual([0, 0]);
   }, 60_000);
 
   it("a revoked device stops, clears its tokens and says so", async () => {

@@ -9,6 +9,7 @@ import type {
   ListOptions,
   LocalRow,
   LocalStore,
+  LocalWriter,
   PendingChange,
   RowSyncState,
   ServerChange,
@@ -57,6 +58,8 @@ export interface StoreBackend {
   appendChange(change: PendingChange): void;
   /** Rewrites an entry in place (same `change_id`, same `seq`). */
   replaceChange(change: StoredChange): void;
+  /** Sets `sent_at` to `at` unless it is set already; `false` if the entry is not in the outbox. */
+  markChangeSent(changeId: string, at: string): boolean;
   removeChange(changeId: string): void;
   getMeta(key: string): string | null;
   setMeta(key: string, value: string | null): void;
@@ -236,53 +239,146 @@ export function createStore(backend: StoreBackend, options: StoreOptions = {}): 
     return row;
   }
 
+  // The local writes, synchronous so that `transaction` can run many of them inside one backend
+  // transaction. Each opens its own (nested: a savepoint), so a write that throws leaves nothing of
+  // itself behind even when the app catches the error and carries on with the others.
+  function createRow(type: EntityType, input: Readonly<Record<string, unknown>>): StoredRow {
+    return open().transaction(() => createInTransaction(type, input));
+  }
+
+  function updateRow(type: EntityType, id: string, input: Readonly<Record<string, unknown>>): StoredRow {
+    return open().transaction(() => updateInTransaction(type, id, input));
+  }
+
+  /** The body of a create, for a caller that holds a transaction. */
+  function createInTransaction(type: EntityType, input: Readonly<Record<string, unknown>>): StoredRow {
+    knownType(type);
+    const id = input.id === undefined ? uuidv7() : input.id;
+    if (typeof id !== "string" || id.length === 0 || id.length > 128) {
+      throw new LocalStoreError(LocalStoreErrorCode.ValidationError, "id must be a non-empty string of at most 128 characters", {
+        issues: [{ loc: ["id"], msg: "Expected a non-empty string of at most 128 characters", type: "invalid_type" }],
+      });
+    }
+    const data = normalizeData(type, validated(type, input, "full"));
+    if (backend.getRow(type, id)) throw new LocalStoreError(LocalStoreErrorCode.EntityExists, `A ${type} with id ${id} already exists`);
+    const at = now();
+    const change = newChange(type, id, Operation.Create, data, 0, at);
+    backend.appendChange(change);
+    return stored(settle(type, id, at, null, null, [change]));
+  }
+
+  /** The body of an update, for a caller that holds a transaction. */
+  function updateInTransaction(type: EntityType, id: string, input: Readonly<Record<string, unknown>>): StoredRow {
+    knownType(type);
+    const patch = validated(type, input, "patch");
+    const current = liveRow(type, id);
+    if (Object.keys(patch).length === 0) return current;
+    const entries = enqueue(type, current, Operation.Update, patch, now());
+    return stored(settle(type, id, current.created_at, current.base, current.server, entries));
+  }
+
+  function deleteRow(type: EntityType, id: string): void {
+    knownType(type);
+    const at = now();
+    open().transaction(() => {
+      const current = liveRow(type, id);
+      const entries = enqueue(type, current, Operation.Delete, {}, at);
+      settle(type, id, current.created_at, current.base, current.server, entries);
+    });
+  }
+
+  function getRow(type: EntityType, id: string, options: ListOptions | undefined): LocalRow | null {
+    knownType(type);
+    const row = open().getRow(type, id);
+    return row && visible(row, options) ? localRow(type, row) : null;
+  }
+
+  /** An import row names an existing row by `id`: its given fields are an update; any other row is a create. */
+  function putInTransaction(type: EntityType, input: Readonly<Record<string, unknown>>): StoredRow {
+    const id = input.id;
+    if (typeof id === "string") {
+      const current = backend.getRow(type, id);
+      if (current && current.deleted_at === null) {
+        const { id: _id, ...patch } = input;
+        return updateInTransaction(type, id, patch);
+      }
+    }
+    return createInTransaction(type, input);
+  }
+
+  function countFailure(changeId: string, error: ChangeError): number {
+    const change = mustChange(changeId);
+    const retry_count = change.retry_count + 1;
+    backend.replaceChange({ ...change, retry_count, last_error: { code: error.code, detail: error.detail } });
+    return retry_count;
+  }
+
+  /** The server applied `changeId` at `version`: drop the entry, move the row and the entries queued behind it onto that version. */
+  function completeOne(changeId: string, version: number): void {
+    const change = mustChange(changeId);
+    const type = change.entity_type;
+    const row = stored(backend.getRow(type, change.entity_id));
+    backend.removeChange(changeId);
+    // A replayed push answers its first, older answer: never move the base backwards (DESIGN §6).
+    const base = version > (row.base?.version ?? 0) ? serverStateAfter(row.base, change, version) : row.base;
+    // Entries queued behind this one were waiting for its version.
+    const rest = backend.changesFor(type, change.entity_id).map((entry) => {
+      const rebased = { ...entry, version: base?.version ?? entry.version };
+      backend.replaceChange(rebased);
+      return rebased;
+    });
+    settle(type, change.entity_id, row.created_at, base, row.server, rest);
+  }
+
   return {
     async create(type, input) {
-      knownType(type);
-      const id = input.id === undefined ? uuidv7() : input.id;
-      if (typeof id !== "string" || id.length === 0 || id.length > 128) {
-        throw new LocalStoreError(LocalStoreErrorCode.ValidationError, "id must be a non-empty string of at most 128 characters", {
-          issues: [{ loc: ["id"], msg: "Expected a non-empty string of at most 128 characters", type: "invalid_type" }],
-        });
-      }
-      const data = normalizeData(type, validated(type, input, "full"));
-      const at = now();
-      const row = open().transaction(() => {
-        if (backend.getRow(type, id)) throw new LocalStoreError(LocalStoreErrorCode.EntityExists, `A ${type} with id ${id} already exists`);
-        const change = newChange(type, id, Operation.Create, data, 0, at);
-        backend.appendChange(change);
-        return stored(settle(type, id, at, null, null, [change]));
-      });
-      return localRow(type, row);
+      return localRow(type, createRow(type, input));
     },
 
     async update(type, id, input) {
-      knownType(type);
-      const patch = validated(type, input, "patch");
-      const at = now();
-      const row = open().transaction(() => {
-        const current = liveRow(type, id);
-        if (Object.keys(patch).length === 0) return current;
-        const entries = enqueue(type, current, Operation.Update, patch, at);
-        return stored(settle(type, id, current.created_at, current.base, current.server, entries));
-      });
-      return localRow(type, row);
+      return localRow(type, updateRow(type, id, input));
     },
 
     async delete(type, id) {
+      deleteRow(type, id);
+    },
+
+    async transaction(write) {
+      // The writer works only while `write` runs: a write after it returned (an awaited callback)
+      // would commit on its own, outside the all-or-nothing the caller asked for.
+      let inside = true;
+      const guard = (): void => {
+        if (!inside) {
+          throw new LocalStoreError(LocalStoreErrorCode.InvalidTransaction, "The transaction's writer was used after the transaction ended");
+        }
+      };
+      const writer: LocalWriter = {
+        create: (type, data) => (guard(), localRow(type, createRow(type, data))),
+        update: (type, id, patch) => (guard(), localRow(type, updateRow(type, id, patch))),
+        delete: (type, id) => (guard(), deleteRow(type, id)),
+        get: (type, id, options) => (guard(), getRow(type, id, options)),
+      };
+      try {
+        return open().transaction(() => {
+          const result = write(writer);
+          if (isThenable(result)) {
+            throw new LocalStoreError(LocalStoreErrorCode.InvalidTransaction, "A transaction callback must be synchronous; it returned a promise");
+          }
+          return result;
+        });
+      } finally {
+        inside = false;
+      }
+    },
+
+    async putMany(type, rows) {
       knownType(type);
-      const at = now();
-      open().transaction(() => {
-        const current = liveRow(type, id);
-        const entries = enqueue(type, current, Operation.Delete, {}, at);
-        settle(type, id, current.created_at, current.base, current.server, entries);
-      });
+      // All or nothing, so the rows need no savepoint each.
+      return open().transaction(() => rows.map((input) => localRow(type, putInTransaction(type, input))));
     },
 
     async get(type, id, options) {
-      knownType(type);
-      const row = open().getRow(type, id);
-      return row && visible(row, options) ? localRow(type, row) : null;
+      return getRow(type, id, options);
     },
 
     async list(type, options) {
@@ -306,37 +402,33 @@ export function createStore(backend: StoreBackend, options: StoreOptions = {}): 
     async markSent(changeIds) {
       const at = now();
       open().transaction(() => {
+        // One statement per change, without reading the entry back: a batch is marked before every push.
         for (const changeId of changeIds) {
-          const change = mustChange(changeId);
-          if (change.sent_at === null) backend.replaceChange({ ...change, sent_at: at });
+          if (!backend.markChangeSent(changeId, at)) {
+            throw new LocalStoreError(LocalStoreErrorCode.ChangeNotFound, `No pending change ${changeId}`);
+          }
         }
       });
     },
 
     async completeChange(changeId, result) {
+      open().transaction(() => completeOne(changeId, result.version));
+    },
+
+    async completeChanges(results) {
+      // One transaction for a whole push batch: one fsync instead of one per change.
       open().transaction(() => {
-        const change = mustChange(changeId);
-        const type = change.entity_type;
-        const row = stored(backend.getRow(type, change.entity_id));
-        backend.removeChange(changeId);
-        const base =
-          result.version > (row.base?.version ?? 0) ? serverStateAfter(row.base, change, result.version) : row.base;
-        // Entries queued behind this one were waiting for its version.
-        const rest = backend.changesFor(type, change.entity_id).map((entry) => {
-          const rebased = { ...entry, version: base?.version ?? entry.version };
-          backend.replaceChange(rebased);
-          return rebased;
-        });
-        settle(type, change.entity_id, row.created_at, base, row.server, rest);
+        for (const result of results) completeOne(result.change_id, result.version);
       });
     },
 
     async recordFailure(changeId, error: ChangeError) {
-      return open().transaction(() => {
-        const change = mustChange(changeId);
-        const retry_count = change.retry_count + 1;
-        backend.replaceChange({ ...change, retry_count, last_error: { code: error.code, detail: error.detail } });
-        return retry_count;
+      return open().transaction(() => countFailure(changeId, error));
+    },
+
+    async recordFailures(changeIds, error) {
+      open().transaction(() => {
+        for (const changeId of changeIds) countFailure(changeId, error);
       });
     },
 
@@ -465,4 +557,8 @@ export function createStore(backend: StoreBackend, options: StoreOptions = {}): 
 function stringField(data: Readonly<Record<string, unknown>>, name: string): string | null {
   const value = data[name];
   return typeof value === "string" ? value : null;
+}
+
+function isThenable(value: unknown): boolean {
+  return typeof value === "object" && value !== null && "then" in value && typeof value.then === "function";
 }

@@ -48,16 +48,20 @@ function memoryBackend(): StoreBackend {
 
   return {
     transaction(fn) {
-      if (undo) return fn(); // nested: part of the outer transaction
-      const log: (() => void)[] = [];
+      // Nested calls behave as SQLite's savepoints: a nested one that throws undoes only its own
+      // writes, and the outer transaction goes on if its caller catches the error.
+      const outer = undo;
+      const log = outer ?? [];
+      const mark = log.length;
       undo = log;
       try {
         const result = fn();
-        undo = null;
+        undo = outer;
         return result;
       } catch (error) {
-        undo = null;
-        for (let i = log.length - 1; i >= 0; i--) log[i]?.();
+        for (let i = log.length - 1; i >= mark; i--) log[i]?.();
+        log.length = mark;
+        undo = outer;
         throw error;
       }
     },
@@ -95,6 +99,12 @@ function memoryBackend(): StoreBackend {
       write(changes, change.change_id, copy({ ...change, seq }));
     },
     replaceChange: (change) => write(changes, change.change_id, copy(change)),
+    markChangeSent(changeId, at) {
+      const change = changes.get(changeId);
+      if (!change) return false;
+      if (change.sent_at === null) write(changes, changeId, { ...change, sent_at: at });
+      return true;
+    },
     removeChange: (changeId) => write(changes, changeId, undefined),
     getMeta: (key) => meta.get(key) ?? null,
     setMeta: (key, value) => write(meta, key, value ?? undefined),

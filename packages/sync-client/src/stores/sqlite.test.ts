@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
-import { createSqliteStore } from "./sqlite";
+import { createSqliteStore, OUTBOX_HEADS_SQL } from "./sqlite";
 import { localStoreSuite } from "./store-suite";
 
 const dir = mkdtempSync(join(tmpdir(), "sync-client-sqlite-"));
@@ -73,5 +73,31 @@ describe("sqlite file", () => {
     const row = await store.create("volunteer", { name: "A", phone: "123" });
     expect((await store.get("volunteer", row.id))?.data.phone).toBe("123");
     await store.close();
+  });
+
+  it("reads a push batch from a 50,000-entry outbox through the index, in outbox order, without a sort", async () => {
+    const path = nextFile();
+    await createSqliteStore(path).close();
+    const db = new Database(path);
+    try {
+      const insert = db.prepare<[string, string], void>(
+        `INSERT INTO outbox (change_id, entity_type, entity_id, operation, data, version, modified_at) VALUES (?, 'volunteer', ?, 'UPDATE', '{}', 1, '2025-01-01')`,
+      );
+      db.transaction(() => {
+        for (let i = 0; i < 50_000; i++) insert.run(`c${i}`, `v${i}`);
+        // Edits queued behind sent entries: not heads.
+        for (let i = 0; i < 5_000; i++) insert.run(`q${i}`, `v${i * 7}`);
+      })();
+      const plan = db.prepare<[number], { detail: string }>(`EXPLAIN QUERY PLAN ${OUTBOX_HEADS_SQL}`).all(1000).map((row) => row.detail);
+      // One walk of the outbox in rowid order (no temporary b-tree for ORDER BY), one index probe per entry.
+      expect(plan[0]).toBe("SCAN o");
+      expect(plan.filter((step) => step.includes("TEMP B-TREE"))).toEqual([]);
+      expect(plan).toContain("SEARCH i USING COVERING INDEX outbox_row (entity_type=? AND entity_id=? AND seq<?)");
+      const batch = db.prepare<[number], { change_id: string }>(OUTBOX_HEADS_SQL).all(1000);
+      expect(batch.map((row) => row.change_id)).toEqual(Array.from({ length: 1000 }, (_, i) => `c${i}`));
+      expect(db.prepare<[number], { change_id: string }>(OUTBOX_HEADS_SQL).all(100_000)).toHaveLength(50_000);
+    } finally {
+      db.close();
+    }
   });
 });

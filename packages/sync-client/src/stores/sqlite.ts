@@ -107,6 +107,17 @@ function migrate(db: Db): void {
   }).immediate();
 }
 
+/**
+ * The oldest entry of each row, oldest first: a push batch in one query. It walks the outbox in
+ * `seq` (rowid) order, with no sort, and stops at the limit; each entry costs one probe of the
+ * `outbox_row` index, so a batch costs what it returns, however long the outbox (sqlite.test.ts
+ * checks the plan).
+ */
+export const OUTBOX_HEADS_SQL = `
+    SELECT o.* FROM outbox o
+    WHERE NOT EXISTS (SELECT 1 FROM outbox i WHERE i.entity_type = o.entity_type AND i.entity_id = o.entity_id AND i.seq < o.seq)
+    ORDER BY o.seq LIMIT ?`;
+
 type SqlValue = string | number | bigint | Buffer | null;
 type RowRecord = Record<string, SqlValue>;
 
@@ -282,10 +293,7 @@ function sqliteBackend(db: Db): StoreBackend {
   const changesForRow = db.prepare<[string, string], OutboxRecord>(
     `SELECT * FROM outbox WHERE entity_type = ? AND entity_id = ? ORDER BY seq`,
   );
-  const heads = db.prepare<[number], OutboxRecord>(`
-    SELECT o.* FROM outbox o
-    WHERE o.seq = (SELECT MIN(i.seq) FROM outbox i WHERE i.entity_type = o.entity_type AND i.entity_id = o.entity_id)
-    ORDER BY o.seq LIMIT ?`);
+  const heads = db.prepare<[number], OutboxRecord>(OUTBOX_HEADS_SQL);
   const count = db.prepare<[], { n: number }>(`SELECT COUNT(*) AS n FROM outbox`);
   const insertChange = db.prepare<[ReturnType<typeof changeParams>], void>(`
     INSERT INTO outbox (change_id, entity_type, entity_id, operation, data, version, modified_at, sent_at, retry_count, last_error)
@@ -295,14 +303,25 @@ function sqliteBackend(db: Db): StoreBackend {
       version = @version, modified_at = @modified_at, sent_at = @sent_at, retry_count = @retry_count, last_error = @last_error
     WHERE change_id = @change_id`);
   const deleteChange = db.prepare<[string], void>(`DELETE FROM outbox WHERE change_id = ?`);
+  const markSent = db.prepare<[string, string], void>(`UPDATE outbox SET sent_at = COALESCE(sent_at, ?) WHERE change_id = ?`);
   const metaGet = db.prepare<[string], { value: string }>(`SELECT value FROM meta WHERE key = ?`);
   const metaSet = db.prepare<[string, string], void>(
     `INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
   );
   const metaDelete = db.prepare<[string], void>(`DELETE FROM meta WHERE key = ?`);
+  // Nested calls become savepoints (better-sqlite3 checks db.inTransaction on each call).
+  const inTransaction = db.transaction((body: () => void) => body());
 
   return {
-    transaction: (fn) => db.transaction(fn).immediate(),
+    transaction<T>(fn: () => T): T {
+      // One transaction function for every call: db.transaction() builds four wrappers each
+      // time, which cost as much as a small write when a bulk write nests one per row.
+      const box: { value: T }[] = [];
+      inTransaction.immediate(() => void box.push({ value: fn() }));
+      const [done] = box;
+      if (!done) throw new TypeError("The transaction ran without running its body");
+      return done.value;
+    },
     getRow: (type, id) => tableOf(type).get(id),
     listRows: (type) => tableOf(type).list(),
     putRow: (type, row) => void tableOf(type).put(row),
@@ -317,6 +336,7 @@ function sqliteBackend(db: Db): StoreBackend {
     appendChange: (change) => void insertChange.run(changeParams(change)),
     replaceChange: (change) => void updateChange.run(changeParams(change)),
     removeChange: (changeId) => void deleteChange.run(changeId),
+    markChangeSent: (changeId, at) => markSent.run(at, changeId).changes === 1,
     getMeta: (key) => metaGet.get(key)?.value ?? null,
     setMeta: (key, value) => void (value === null ? metaDelete.run(key) : metaSet.run(key, value)),
     close: () => db.close(),

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
 import { isUuidV7 } from "../id";
-import type { EntityData, LocalStore, PendingChange, ServerChange, ServerState } from "../local-store";
+import type { EntityData, LocalStore, LocalWriter, PendingChange, ServerChange, ServerState } from "../local-store";
 
 /**
  * The behaviour every LocalStore must have, run against each implementation
@@ -148,6 +148,143 @@ export function localStoreSuite(name: string, makeStore: () => LocalStore | Prom
       });
     });
 
+    describe("bulk local writes", () => {
+      it("transaction: every write inside commits, each with its outbox entry", async () => {
+        const store = await fresh();
+        await pullRows(store, [{ id: "v1", version: 2, data: { name: "A" } }]);
+        const created = await store.transaction((write) => {
+          const rows = [write.create("volunteer", { name: "B" }), write.create("project", { id: "p1", name: "P" })];
+          write.update("volunteer", "v1", { notes: "n" });
+          return rows;
+        });
+        expect(created.map((row) => row.id)).toEqual([expect.any(String), "p1"]);
+        expect(await store.get("volunteer", must(created[0]).id)).toEqual(created[0]);
+        expect((await store.pendingChanges()).map((change) => [change.entity_id, change.operation, change.version])).toEqual([
+          [must(created[0]).id, "CREATE", 0],
+          ["p1", "CREATE", 0],
+          ["v1", "UPDATE", 2],
+        ]);
+      });
+
+      it("transaction: a failure inside rolls every write back, outbox entries included", async () => {
+        const store = await fresh();
+        await pullRows(store, [{ id: "v1", version: 1, data: { name: "A" } }]);
+        await store.update("volunteer", "v1", { phone: "1" });
+        const before = await store.pendingChanges();
+        const failure = new Error("the import found a bad line");
+        await expect(
+          store.transaction((write) => {
+            write.create("volunteer", { id: "v2", name: "B" });
+            write.update("volunteer", "v1", { phone: "2" });
+            write.delete("volunteer", "v2");
+            write.create("project", { id: "p1", name: "P" });
+            throw failure;
+          }),
+        ).rejects.toBe(failure);
+        expect(await store.list("volunteer")).toMatchObject([{ id: "v1", data: volunteer({ name: "A", phone: "1" }) }]);
+        expect(await store.get("project", "p1", { includeDeleted: true })).toBeNull();
+        expect(await store.pendingChanges()).toEqual(before);
+        // The store is still usable, and the rolled-back ids are free.
+        await store.create("project", { id: "p1", name: "P" });
+        expect(await store.pendingCount()).toBe(2);
+      });
+
+      it("transaction: a write refused inside and caught leaves nothing of itself; the others commit", async () => {
+        const store = await fresh();
+        await store.transaction((write) => {
+          write.create("volunteer", { id: "v1", name: "A" });
+          expect(() => write.create("volunteer", { id: "v1", name: "Twice" })).toThrow(expect.objectContaining({ code: "ENTITY_EXISTS" }));
+          expect(() => write.update("volunteer", "nope", { name: "X" })).toThrow(expect.objectContaining({ code: "ENTITY_NOT_FOUND" }));
+          expect(() => write.create("volunteer", { email: "no-name@example.org" })).toThrow(expect.objectContaining({ code: "VALIDATION_ERROR" }));
+          write.update("volunteer", "v1", { notes: "n" });
+        });
+        expect(await store.list("volunteer")).toMatchObject([{ id: "v1", data: volunteer({ name: "A", notes: "n" }) }]);
+        expect(await store.pendingCount()).toBe(1);
+      });
+
+      it("transaction: writes inside coalesce in the outbox as single writes do, and see each other", async () => {
+        const store = await fresh();
+        await pullRows(store, [{ id: "v1", version: 3, data: { name: "A" } }]);
+        await store.transaction((write) => {
+          const row = write.create("volunteer", { id: "v2", name: "B" });
+          write.update("volunteer", row.id, { phone: "1" });
+          expect(write.get("volunteer", row.id)?.data).toEqual(volunteer({ name: "B", phone: "1" }));
+          write.create("volunteer", { id: "gone", name: "C" });
+          write.delete("volunteer", "gone");
+          write.update("volunteer", "v1", { phone: "2" });
+          write.update("volunteer", "v1", { notes: "n" });
+          write.delete("volunteer", "v1");
+        });
+        const changes = await store.pendingChanges();
+        expect(changes.map((change) => [change.entity_id, change.operation, change.version, change.data])).toEqual([
+          ["v2", "CREATE", 0, volunteer({ name: "B", phone: "1" })],
+          ["v1", "DELETE", 3, {}],
+        ]);
+        expect(await store.pendingCount()).toBe(2);
+        expect(await store.get("volunteer", "gone", { includeDeleted: true })).toBeNull();
+      });
+
+      it("transaction: refuses an async callback and a writer used after it ended, writing nothing", async () => {
+        const store = await fresh();
+        let kept: LocalWriter | undefined;
+        await expect(
+          store.transaction(async (write) => {
+            kept = write;
+            write.create("volunteer", { id: "v1", name: "A" });
+          }),
+        ).rejects.toMatchObject({ code: "INVALID_TRANSACTION" });
+        expect(await store.get("volunteer", "v1")).toBeNull();
+        expect(() => must(kept).create("volunteer", { id: "v2", name: "B" })).toThrow(expect.objectContaining({ code: "INVALID_TRANSACTION" }));
+        expect(await store.pendingCount()).toBe(0);
+      });
+
+      it("putMany creates rows in input order, each with its CREATE", async () => {
+        const store = await fresh();
+        const input = Array.from({ length: 250 }, (_, i) => ({ name: `V${i}`, skills: i % 2 === 0 ? ["cooking"] : [] }));
+        const rows = await store.putMany("volunteer", input);
+        expect(rows.map((row) => row.data.name)).toEqual(input.map((row) => row.name));
+        expect(rows.every((row) => row.pending && row.version === 0 && isUuidV7(row.id))).toBe(true);
+        expect(await store.list("volunteer")).toHaveLength(250);
+        const changes = await store.pendingChanges(1000);
+        expect(changes.map((change) => change.entity_id)).toEqual(rows.map((row) => row.id));
+        expect(changes.every((change) => change.operation === "CREATE")).toBe(true);
+      });
+
+      it("putMany updates the fields given for rows that exist, and coalesces with what is pending", async () => {
+        const store = await fresh();
+        await pullRows(store, [{ id: "v1", version: 4, data: { name: "A", phone: "1" } }]);
+        const local = await store.create("volunteer", { id: "v2", name: "B" });
+        const rows = await store.putMany("volunteer", [
+          { id: "v1", notes: "imported" },
+          { id: local.id, phone: "2" },
+          { id: "v3", name: "C" },
+          { id: "v3", email: "c@example.org" },
+        ]);
+        expect(rows.map((row) => row.data)).toEqual([
+          volunteer({ name: "A", phone: "1", notes: "imported" }),
+          volunteer({ name: "B", phone: "2" }),
+          volunteer({ name: "C" }),
+          volunteer({ name: "C", email: "c@example.org" }),
+        ]);
+        const changes = await store.pendingChanges();
+        expect(changes.map((change) => [change.entity_id, change.operation, change.version, change.data])).toEqual([
+          ["v2", "CREATE", 0, volunteer({ name: "B", phone: "2" })],
+          ["v1", "UPDATE", 4, { notes: "imported" }],
+          ["v3", "CREATE", 0, volunteer({ name: "C", email: "c@example.org" })],
+        ]);
+      });
+
+      it("putMany is all or nothing: one invalid row writes none", async () => {
+        const store = await fresh();
+        await pullRows(store, [{ id: "v1", version: 1, data: { name: "A" } }]);
+        await expect(
+          store.putMany("volunteer", [{ id: "v2", name: "B" }, { id: "v1", name: "A2" }, { id: "v3", email: "no-name@example.org" }]),
+        ).rejects.toMatchObject({ code: "VALIDATION_ERROR", issues: [expect.objectContaining({ loc: ["name"] })] });
+        expect(await store.list("volunteer")).toMatchObject([{ id: "v1", data: volunteer({ name: "A" }), pending: false }]);
+        expect(await store.pendingCount()).toBe(0);
+      });
+    });
+
     describe("in-flight changes", () => {
       it("never folds an edit into a sent change: it queues behind it under a new change id", async () => {
         const store = await fresh();
@@ -209,6 +346,94 @@ export function localStoreSuite(name: string, makeStore: () => LocalStore | Prom
         await expect(store.completeChange(must(created).change_id, { version: 1 })).rejects.toMatchObject({ code: "CHANGE_NOT_FOUND" });
       });
 
+      it("completeChanges settles a push batch of N applied changes: versions recorded, queued edits rebased", async () => {
+        const store = await fresh();
+        const N = 60;
+        // Every third row was created here; the others came from the server at version 5 and were edited.
+        const ids = Array.from({ length: N }, (_, i) => `v${String(i).padStart(3, "0")}`);
+        await pullRows(
+          store,
+          ids.filter((_, i) => i % 3 !== 0).map((id) => ({ id, version: 5, data: { name: id, phone: "0" } })),
+        );
+        await store.transaction((write) => {
+          for (const [i, id] of ids.entries()) {
+            if (i % 3 === 0) write.create("volunteer", { id, name: id });
+            else if (i % 3 === 1) write.update("volunteer", id, { phone: "1" });
+            else write.delete("volunteer", id);
+          }
+        });
+        const batch = await store.pendingChanges(N);
+        expect(batch).toHaveLength(N);
+        await store.markSent(batch.map((change) => change.change_id));
+        // Edits made while the push is in flight queue behind the sent changes.
+        for (const [i, id] of ids.entries()) if (i % 3 !== 2 && i % 2 === 0) await store.update("volunteer", id, { notes: "queued" });
+
+        await store.completeChanges(batch.map((change) => ({ change_id: change.change_id, version: change.version + 1 })));
+
+        for (const [i, id] of ids.entries()) {
+          const queued = i % 3 !== 2 && i % 2 === 0;
+          const version = i % 3 === 0 ? 1 : 6;
+          const row = await store.get("volunteer", id, { includeDeleted: true });
+          const phone = [null, "1", "0"][i % 3];
+          expect(row, id).toMatchObject({ version, pending: queued, data: volunteer({ name: id, phone, notes: queued ? "queued" : null }) });
+          expect(row?.deleted_at !== null, id).toBe(i % 3 === 2);
+          const state = await store.syncState("volunteer", id);
+          expect(state?.base, id).toMatchObject({ version, data: volunteer({ name: id, phone }) });
+        }
+        const next = await store.pendingChanges(N);
+        expect(next.map((change) => [change.entity_id, change.operation, change.version, change.data, change.sent_at])).toEqual(
+          ids.flatMap((id, i) => (i % 3 !== 2 && i % 2 === 0 ? [[id, "UPDATE", i % 3 === 0 ? 1 : 6, { notes: "queued" }, null]] : [])),
+        );
+        expect(await store.pendingCount()).toBe(next.length);
+      });
+
+      it("completeChanges keeps the newest server state when a replay answers an older version", async () => {
+        const store = await fresh();
+        await pullRows(store, [
+          { id: "v1", version: 1, data: { name: "A" } },
+          { id: "v2", version: 1, data: { name: "B" } },
+        ]);
+        await store.update("volunteer", "v1", { name: "A2" });
+        await store.update("volunteer", "v2", { name: "B2" });
+        const batch = await store.pendingChanges();
+        await store.markSent(batch.map((change) => change.change_id));
+        // The first push reached the server; another device then wrote v1 at version 3.
+        await store.applyServerChanges([serverChange("volunteer", "v1", "UPDATE", 3, { name: "Theirs" })], "t3");
+        await store.completeChanges(batch.map((change) => ({ change_id: change.change_id, version: 2 })));
+        expect(await store.get("volunteer", "v1")).toMatchObject({ version: 3, pending: false, data: volunteer({ name: "Theirs" }) });
+        expect(await store.get("volunteer", "v2")).toMatchObject({ version: 2, pending: false, data: volunteer({ name: "B2" }) });
+      });
+
+      it("completeChanges is all or nothing: a change not in the outbox settles none", async () => {
+        const store = await fresh();
+        await store.create("volunteer", { id: "v1", name: "A" });
+        const [change] = await store.pendingChanges();
+        await expect(
+          store.completeChanges([
+            { change_id: must(change).change_id, version: 1 },
+            { change_id: "not-in-the-outbox", version: 1 },
+          ]),
+        ).rejects.toMatchObject({ code: "CHANGE_NOT_FOUND" });
+        expect(await store.get("volunteer", "v1")).toMatchObject({ version: 0, pending: true });
+        expect(await store.pendingChanges()).toEqual([change]);
+        await store.completeChanges([]);
+        expect(await store.pendingCount()).toBe(1);
+      });
+
+      it("markSent keeps the first sent time, and marks nothing if any change is not in the outbox", async () => {
+        const store = await fresh();
+        await store.create("volunteer", { id: "v1", name: "A" });
+        await store.create("volunteer", { id: "v2", name: "B" });
+        const [first, second] = await store.pendingChanges();
+        await store.markSent([must(first).change_id]);
+        const sentAt = (await store.pendingChanges())[0]?.sent_at;
+        expect(sentAt).not.toBeNull();
+        await expect(store.markSent([must(second).change_id, "not-in-the-outbox"])).rejects.toMatchObject({ code: "CHANGE_NOT_FOUND" });
+        expect((await store.pendingChanges()).map((change) => change.sent_at !== null)).toEqual([true, false]);
+        await store.markSent([must(first).change_id, must(second).change_id]);
+        expect((await store.pendingChanges())[0]?.sent_at).toBe(sentAt);
+      });
+
       it("counts failed attempts and keeps the change", async () => {
         const store = await fresh();
         await store.create("volunteer", { name: "A" });
@@ -216,6 +441,24 @@ export function localStoreSuite(name: string, makeStore: () => LocalStore | Prom
         expect(await store.recordFailure(must(change).change_id, { code: "NETWORK", detail: "offline" })).toBe(1);
         expect(await store.recordFailure(must(change).change_id, { code: "NETWORK", detail: "offline" })).toBe(2);
         expect((await store.pendingChanges())[0]).toMatchObject({ retry_count: 2, last_error: { code: "NETWORK", detail: "offline" } });
+      });
+
+      it("recordFailures counts a failed push for every change of the batch at once, or for none", async () => {
+        const store = await fresh();
+        await store.putMany("volunteer", [{ name: "A" }, { name: "B" }, { name: "C" }]);
+        const batch = await store.pendingChanges();
+        const ids = batch.map((change) => change.change_id);
+        await store.recordFailures(ids.slice(0, 2), { code: "NETWORK_ERROR", detail: "offline" });
+        await store.recordFailures(ids.slice(0, 1), { code: "NETWORK_ERROR", detail: "still offline" });
+        expect((await store.pendingChanges()).map((change) => [change.retry_count, change.last_error?.detail ?? null])).toEqual([
+          [2, "still offline"],
+          [1, "offline"],
+          [0, null],
+        ]);
+        await expect(store.recordFailures([must(ids[2]), "not-in-the-outbox"], { code: "X", detail: "y" })).rejects.toMatchObject({
+          code: "CHANGE_NOT_FOUND",
+        });
+        expect((await store.pendingChanges())[2]?.retry_count).toBe(0);
       });
 
       it("discarding a refused change drops only it: the edits queued behind it stay, on the server state", async () => {
