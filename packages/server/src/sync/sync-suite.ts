@@ -547,6 +547,31 @@ export function syncSuite(name: string): void {
       expect((await status()).needs_sync).toBe(false);
     });
 
+    it("writes the device's state for a pull that hands out changes, not for each empty poll after it", async () => {
+      const a = await createActor(server);
+      const b = await createActor(server, { orgId: a.orgId });
+      await push(b, [create("poll-1", { name: "One" })]);
+      const { token } = await pullAll(a, { types: ["volunteer"] });
+      const stateVersion = async () =>
+        (
+          await server.app.context.database.rows<{ v: string }>(
+            sql`select string_agg(xmin::text, ',' order by entity_type) as v from device_sync_state where device_id = ${a.deviceId}`,
+          )
+        )[0]?.v;
+      const before = await stateVersion();
+      let since = token;
+      for (let i = 0; i < 5; i++) {
+        const page = await a.call<PullResponse>("/sync/pull", { device_id: a.deviceId, entity_types: ["volunteer"], since, limit: 100 });
+        expect(page.changes).toEqual([]);
+        since = page.sync_token;
+      }
+      expect(await stateVersion()).toBe(before);
+      await push(b, [create("poll-2", { name: "Two" })]);
+      const { changes } = await pullAll(a, { types: ["volunteer"], since });
+      expect(changes.map((c) => c.entity_id)).toEqual(["poll-2"]);
+      expect(await stateVersion()).not.toBe(before);
+    });
+
     it("answers push with the device's pull position, which skips nothing", async () => {
       const a = await createActor(server);
       const b = await createActor(server, { orgId: a.orgId });
