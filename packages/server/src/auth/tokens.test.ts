@@ -86,6 +86,13 @@ describe("access tokens", () => {
     expect(await codeOf(verifyAccessToken(ctx, issued.token))).toBe("TOKEN_EXPIRED");
   });
 
+  it("says expired for a token that was verified while it was valid", async () => {
+    const issued = await issueAccessToken(ctx, subject);
+    expect((await verifyAccessToken(ctx, issued.token)).jti).toBe(issued.jti);
+    const later = { ...ctx, now: () => new Date(Date.now() + 2 * 3600_000) };
+    expect(await codeOf(verifyAccessToken(later, issued.token))).toBe("TOKEN_EXPIRED");
+  });
+
   it("refuses a missing header, a garbage token and a revoked token", async () => {
     expect(await codeOf(authenticateRequest(ctx, new Request("http://localhost/")))).toBe("UNAUTHORIZED");
     expect(await codeOf(authenticateRequest(ctx, bearer("not.a.jwt")))).toBe("TOKEN_INVALID");

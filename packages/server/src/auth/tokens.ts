@@ -98,6 +98,37 @@ function publicKeyOf(keys: SigningKeys): Promise<CryptoKey> {
  * checked separately (`authenticate.ts`), since it needs the database or the cache.
  */
 export async function verifyAccessToken(ctx: ServerContext, token: string): Promise<AccessClaims> {
+  const cache = verifiedCacheOf(ctx.keys);
+  const known = cache.get(token);
+  if (known) {
+    if (ctx.now().getTime() / 1000 <= known.exp + CLOCK_TOLERANCE_SECONDS) return known;
+    cache.delete(token);
+    throw new AppError("TOKEN_EXPIRED");
+  }
+  const claims = await verifySignedAccessToken(ctx, token);
+  if (cache.size >= VERIFIED_CACHE_SIZE) {
+    const oldest = cache.keys().next();
+    if (!oldest.done) cache.delete(oldest.value);
+  }
+  cache.set(token, claims);
+  return claims;
+}
+
+/**
+ * A signature check costs more than the rest of an empty poll, and a client presents the same
+ * token on every request until it expires. The exact token string verified once under these keys
+ * stays verified; only its expiry is looked at again.
+ */
+const VERIFIED_CACHE_SIZE = 10_000;
+const verifiedCaches = new WeakMap<SigningKeys, Map<string, AccessClaims>>();
+
+function verifiedCacheOf(keys: SigningKeys): Map<string, AccessClaims> {
+  let cache = verifiedCaches.get(keys);
+  if (!cache) verifiedCaches.set(keys, (cache = new Map()));
+  return cache;
+}
+
+async function verifySignedAccessToken(ctx: ServerContext, token: string): Promise<AccessClaims> {
   const publicKey = await publicKeyOf(ctx.keys);
   const expectedKid = ctx.keys.kid;
   let payload: unknown;
