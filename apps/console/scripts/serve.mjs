@@ -2,6 +2,7 @@
 // layer learns the peer address from the socket (rate limits, audit) instead of from a
 // header any client could forge.
 import { createServer } from "node:http";
+import { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import next from "next";
 
@@ -19,10 +20,77 @@ const app = next({ dev: false, dir, port, hostname });
 await app.prepare();
 const handle = app.getRequestHandler();
 
+// The REST surface (what app/**/route.ts hands to `forward`) goes straight to the app's fetch
+// handler: same handler, same answers, without Next's routing and tracing around every request,
+// which cost more than the work of an empty poll. The app is the one Next's instrumentation
+// created (lib/server.ts keeps it on globalThis); until it exists, Next serves everything.
+const REST_PREFIXES = ["/sync/", "/auth/"];
+const REST_PATHS = new Set(["/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/.well-known/jwks.json"]);
+
+function isRestPath(url) {
+  const path = url.split("?", 1)[0];
+  return REST_PATHS.has(path) || REST_PREFIXES.some((prefix) => path.startsWith(prefix));
+}
+
+async function serveRest(restApp, req, res) {
+  const controller = new AbortController();
+  res.once("close", () => controller.abort());
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value === undefined) continue;
+    for (const one of Array.isArray(value) ? value : [value]) headers.append(name, one);
+  }
+  const hasBody = req.method !== "GET" && req.method !== "HEAD";
+  const request = new Request(`http://${req.headers.host ?? "localhost"}${req.url}`, {
+    method: req.method,
+    headers,
+    signal: controller.signal,
+    ...(hasBody ? { body: Readable.toWeb(req), duplex: "half" } : {}),
+  });
+  const response = await restApp.handle(request, { remoteAddress: req.headers[REMOTE_HEADER] || undefined });
+  const outgoing = {};
+  response.headers.forEach((value, name) => {
+    if (name !== "set-cookie") outgoing[name] = value;
+  });
+  const cookies = response.headers.getSetCookie();
+  if (cookies.length > 0) outgoing["set-cookie"] = cookies;
+  res.writeHead(response.status, response.statusText, outgoing);
+  if (!response.body || req.method === "HEAD") {
+    res.end();
+    return;
+  }
+  try {
+    for await (const chunk of response.body) {
+      if (!res.write(chunk)) await new Promise((resolve) => res.once("drain", resolve));
+    }
+  } finally {
+    res.end();
+  }
+}
+
 const server = createServer((req, res) => {
   req.headers[REMOTE_HEADER] = req.socket.remoteAddress ?? "";
-  void handle(req, res);
+  const pending = globalThis.__repensarApp;
+  if (!pending || !isRestPath(req.url ?? "/")) {
+    void handle(req, res);
+    return;
+  }
+  pending
+    .then((restApp) => serveRest(restApp, req, res))
+    .catch((error) => {
+      if (res.headersSent) {
+        res.destroy(error);
+        return;
+      }
+      console.error("REST request failed:", error);
+      res.writeHead(500, { "content-type": "application/json" });
+      res.end(JSON.stringify({ detail: "Internal server error", code: "INTERNAL_ERROR" }));
+    });
 });
+// Longer than a load balancer's idle timeout (60 s on the common ones), so the server never
+// closes a kept-alive connection just as a client sends on it.
+server.keepAliveTimeout = 65_000;
+server.headersTimeout = 66_000;
 server.listen(port, hostname, () => {
   console.log(`Repensar Sync console listening on http://${hostname === "0.0.0.0" ? "localhost" : hostname}:${port}`);
 });
