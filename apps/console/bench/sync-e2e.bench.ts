@@ -153,9 +153,12 @@ async function newDevice(world: World, email: string): Promise<Device> {
   return { api, store, manager, pushTimes };
 }
 
-/** Queues `count` offline creates on the device (not measured). */
+/** Queues `count` offline creates on the device (not measured), as an app importing rows would: in bulk. */
 async function queueCreates(device: Device, count: number, from = 0): Promise<void> {
-  for (let i = 0; i < count; i++) await device.store.create("volunteer", { id: uuidv7(), ...volunteerData(from + i) });
+  for (let at = 0; at < count; at += 5_000) {
+    const rows = Array.from({ length: Math.min(5_000, count - at) }, (_, i) => ({ id: uuidv7(), ...volunteerData(from + at + i) }));
+    await device.store.putMany("volunteer", rows);
+  }
 }
 
 async function syncExpecting(device: Device, pushed: number): Promise<void> {
@@ -363,7 +366,14 @@ async function openWorld(base: string): Promise<{ world: World; close: () => Pro
   await admin.unsafe(`CREATE DATABASE "${name}"`);
   const url = new URL(base);
   url.pathname = `/${name}`;
-  const server = await startConsole({ DATABASE_URL: url.toString(), LOGIN_MAX_ATTEMPTS: "10000", ALLOW_REGISTRATION: "true" });
+  const server = await startConsole({
+    DATABASE_URL: url.toString(),
+    LOGIN_MAX_ATTEMPTS: "10000",
+    ALLOW_REGISTRATION: "true",
+  }, {
+    // e.g. BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to see where the server's time goes.
+    nodeArgs: (env["BENCH_SERVER_NODE_ARGS"] ?? "").split(" ").filter((arg) => arg !== ""),
+  });
   const sql = postgres(url.toString(), { max: 4, onnotice: () => {} });
   const dir = mkdtempSync(join(tmpdir(), "repensar-bench-"));
   return {

@@ -28,10 +28,10 @@ export async function freePort(): Promise<number> {
 }
 
 /** Starts the production build (`pnpm start`'s server) on a free port with its own data directory. */
-export async function startConsole(env: Record<string, string> = {}): Promise<ConsoleProcess> {
+export async function startConsole(env: Record<string, string> = {}, options: { nodeArgs?: readonly string[] } = {}): Promise<ConsoleProcess> {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), "repensar-console-"));
-  const child = spawn(process.execPath, ["scripts/serve.mjs"], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), "scripts/serve.mjs"], {
     cwd: consoleDir,
     env: { PATH: process.env.PATH ?? "", DATA_DIR: dataDir, PORT: String(port), HOST: "127.0.0.1", NODE_ENV: "production", ...env },
     stdio: ["ignore", "pipe", "pipe"],
