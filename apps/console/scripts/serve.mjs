@@ -3,6 +3,8 @@
 // header any client could forge.
 import { createServer } from "node:http";
 import { Readable } from "node:stream";
+import { promisify } from "node:util";
+import { gzip as gzipCallback } from "node:zlib";
 import { fileURLToPath } from "node:url";
 import next from "next";
 
@@ -32,6 +34,22 @@ function isRestPath(url) {
   return REST_PATHS.has(path) || REST_PREFIXES.some((prefix) => path.startsWith(prefix));
 }
 
+const gzip = promisify(gzipCallback);
+// As Next's own compression would: JSON and text of 1 KiB or more, never an event stream.
+const COMPRESSIBLE = /^(application\/(json|javascript|.*\+json)|text\/)/i;
+const MIN_GZIP_BYTES = 1024;
+
+function compressible(req, response) {
+  const type = response.headers.get("content-type") ?? "";
+  return (
+    /\bgzip\b/i.test(req.headers["accept-encoding"] ?? "") &&
+    response.body !== null &&
+    !response.headers.has("content-encoding") &&
+    COMPRESSIBLE.test(type) &&
+    !type.startsWith("text/event-stream")
+  );
+}
+
 async function serveRest(restApp, req, res) {
   const controller = new AbortController();
   res.once("close", () => controller.abort());
@@ -54,6 +72,17 @@ async function serveRest(restApp, req, res) {
   });
   const cookies = response.headers.getSetCookie();
   if (cookies.length > 0) outgoing["set-cookie"] = cookies;
+  if (compressible(req, response)) {
+    // The app answers uncompressed (the transport gzips); these answers are whole JSON documents.
+    const plain = Buffer.from(await response.arrayBuffer());
+    outgoing["vary"] = outgoing["vary"] ? `${outgoing["vary"]}, Accept-Encoding` : "Accept-Encoding";
+    const body = plain.length >= MIN_GZIP_BYTES ? await gzip(plain, { level: 3 }) : plain;
+    if (body !== plain) outgoing["content-encoding"] = "gzip";
+    outgoing["content-length"] = String(body.length);
+    res.writeHead(response.status, response.statusText, outgoing);
+    res.end(req.method === "HEAD" ? undefined : body);
+    return;
+  }
   res.writeHead(response.status, response.statusText, outgoing);
   if (!response.body || req.method === "HEAD") {
     res.end();
