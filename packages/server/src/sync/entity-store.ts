@@ -29,6 +29,11 @@ interface EntitySql {
   ownJson: string;
   /** The wire's `data`: own fields plus id, version, created_at, updated_at. */
   wireJson: string;
+  /**
+   * The same as `json` (not `jsonb`): built flat in one call and kept in that key order, about
+   * half the work of `wireJson` for a page rendered straight into a response.
+   */
+  wireJsonText: string;
   /** The own-field column list, quoted. */
   columnList: string;
   /** `r."name", r."email", ...`: the same columns taken from a populated record `r`. */
@@ -43,13 +48,17 @@ function buildEntitySql(type: EntityType): EntitySql {
     return `'${name}', ${field.kind === FieldKind.DateTime ? isoInstant(column) : column}`;
   });
   const ownJson = pairs.length > 0 ? `jsonb_build_object(${pairs.join(", ")})` : `'{}'::jsonb`;
-  const wireJson = `(jsonb_build_object('id', t.id, 'version', t.version, 'created_at', ${isoInstant("t.created_at")}, 'updated_at', ${isoInstant("t.updated_at")}) || ${ownJson})`;
+  const systemPairs = [`'id', t.id`, `'version', t.version`, `'created_at', ${isoInstant("t.created_at")}`, `'updated_at', ${isoInstant("t.updated_at")}`];
+  const wireJson = `(jsonb_build_object(${systemPairs.join(", ")}) || ${ownJson})`;
+  // A function takes at most 100 arguments: wider entities keep the jsonb path.
+  const wireJsonText = systemPairs.length + pairs.length <= 50 ? `json_build_object(${[...systemPairs, ...pairs].join(", ")})` : `${wireJson}::json`;
   return {
     table: sql.raw(quote(def.table)),
     tableName: def.table,
     fieldNames,
     ownJson,
     wireJson,
+    wireJsonText,
     columnList: fieldNames.map(quote).join(", "),
     recordColumns: fieldNames.map((n) => `r.${quote(n)}`).join(", "),
   };

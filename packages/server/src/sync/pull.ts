@@ -88,28 +88,62 @@ export function unsentRows(type: EntityType, cursor: TypeCursor, orgId: string):
                and t.txid < ${SNAPSHOT_XMIN}${oldRows}`;
 }
 
-/** One type's slice of the page: unsent rows in cursor order, `limit + 1` of them. */
+/**
+ * One type's slice of the page: unsent rows in cursor order, `limit + 1` of them. Each row comes
+ * as the change the wire carries, already rendered as JSON text by PostgreSQL (`json`, not
+ * `jsonb`, so its keys keep their order), which the response splices in without parsing it.
+ */
 function typePageQuery(type: EntityType, cursor: TypeCursor, orgId: string, limit: number): SQL {
   const e = entitySql(type);
-  return sql`(select ${type}::text as entity_type, t.id, t.version, (t.deleted_at is not null) as deleted,
-                ${sql.raw(e.wireJson)} as data, ${sql.raw(isoInstant("t.updated_at"))} as modified_at,
-                t.modified_by_device_id, t.txid::text as txid, t.seq::text as seq
-              ${unsentRows(type, cursor, orgId)}
-              order by t.txid, t.seq
-              limit ${limit + 1})`;
+  // The page's keys first, then the JSON of just those rows: however the planner reaches the
+  // keys (without statistics it may sort every unsent row), it renders no more than a page.
+  return sql`(select ${type}::text as entity_type, k.txid::text as txid, k.seq::text as seq,
+                json_build_object(
+                  'entity_type', ${type}::text,
+                  'entity_id', t.id,
+                  'operation', case when t.deleted_at is not null then 'DELETE' when t.version = 1 then 'CREATE' else 'UPDATE' end,
+                  'data', case when t.deleted_at is not null then '{}'::json else ${sql.raw(e.wireJsonText)} end,
+                  'version', t.version,
+                  'modified_at', ${sql.raw(isoInstant("t.updated_at"))},
+                  'modified_by_device_id', t.modified_by_device_id
+                )::text as change
+              from (select t.id, t.txid, t.seq ${unsentRows(type, cursor, orgId)} order by t.txid, t.seq limit ${limit + 1}) k
+              join ${e.table} t on t.org_id = ${orgId} and t.id = k.id
+              order by k.txid, k.seq)`;
 }
 
 interface PageRow extends Record<string, unknown> {
   xmin: string;
   entity_type: string | null;
-  id: string | null;
-  version: number | null;
-  deleted: boolean | null;
-  data: Record<string, unknown> | null;
-  modified_at: string | null;
-  modified_by_device_id: string | null;
   txid: string | null;
   seq: string | null;
+  /** The `EntityChange`, as JSON text. */
+  change: string | null;
+}
+
+/** A page as the wire carries it, with its changes still as JSON text. */
+export interface RenderedPage {
+  /** Each an `EntityChange` as JSON. */
+  changes: string[];
+  sync_token: string;
+  has_more: boolean;
+}
+
+/** `POST /sync/pull` as the response body itself: the changes are spliced in as PostgreSQL rendered them. */
+export async function pullChangesBody(ctx: ServerContext, principal: Principal, input: PullInput): Promise<string> {
+  const page = await pullPage(ctx, principal, input);
+  return `{"changes":[${page.changes.join(",")}],"sync_token":${JSON.stringify(page.sync_token)},"has_more":${page.has_more},"total_changes":${page.changes.length}}`;
+}
+
+/** `POST /sync/pull` as an object (the console and tests; REST sends `pullChangesBody`). */
+export async function pullChanges(ctx: ServerContext, principal: Principal, input: PullInput): Promise<PullResponse> {
+  const page = await pullPage(ctx, principal, input);
+  return {
+    changes: page.changes.map((text) => JSON.parse(text) as EntityChange),
+    sync_token: page.sync_token,
+    has_more: page.has_more,
+    total_changes: page.changes.length,
+  };
 }
 
 /**
@@ -119,7 +153,7 @@ interface PageRow extends Record<string, unknown> {
  * flight (whose rows may carry a lower position than rows already committed) is never passed over:
  * its rows are picked up by a later page once it has finished.
  */
-export async function pullChanges(ctx: ServerContext, principal: Principal, input: PullInput): Promise<PullResponse> {
+async function pullPage(ctx: ServerContext, principal: Principal, input: PullInput): Promise<RenderedPage> {
   const { cursors, pulledBefore } = startingCursors(ctx, principal, input);
   const types = [...cursors.keys()];
   const slices = sql.join(
@@ -142,7 +176,7 @@ export async function pullChanges(ctx: ServerContext, principal: Principal, inpu
     byType.set(row.entity_type, list);
   }
 
-  const changes: EntityChange[] = [];
+  const changes: string[] = [];
   const next: Partial<Record<EntityType, TypeCursor>> = {};
   const lastSeq: Partial<Record<EntityType, string>> = {};
   let hasMore = false;
@@ -150,7 +184,7 @@ export async function pullChanges(ctx: ServerContext, principal: Principal, inpu
     const cursor = cursors.get(type) ?? { txid: "0", seq: "0" };
     const found = byType.get(type) ?? [];
     const page = found.slice(0, input.limit);
-    for (const row of page) changes.push(toChange(type, row));
+    for (const row of page) if (row.change !== null) changes.push(row.change);
     const last = page[page.length - 1];
     if (last?.seq) lastSeq[type] = last.seq;
     if (found.length > input.limit) {
@@ -182,12 +216,7 @@ export async function pullChanges(ctx: ServerContext, principal: Principal, inpu
   }
   metricsFor(ctx).pulls.inc();
   metricsFor(ctx).changesPulled.inc(changes.length);
-  return {
-    changes,
-    sync_token: encodeSyncToken(payload, ctx.keys.tokenSecret),
-    has_more: hasMore,
-    total_changes: changes.length,
-  };
+  return { changes, sync_token: encodeSyncToken(payload, ctx.keys.tokenSecret), has_more: hasMore };
 }
 
 /**
@@ -200,20 +229,6 @@ function continueAfter(cursor: TypeCursor, txid: string, seq: string, xmin: stri
   const horizon = cursor.horizon ?? xmin;
   if (BigInt(txid) >= BigInt(horizon)) return { txid, seq };
   return { txid, seq, horizon, old: cursor.old };
-}
-
-function toChange(type: EntityType, row: PageRow): EntityChange {
-  const deleted = row.deleted === true;
-  const version = Number(row.version ?? 0);
-  return {
-    entity_type: type,
-    entity_id: row.id ?? "",
-    operation: deleted ? "DELETE" : version === 1 ? "CREATE" : "UPDATE",
-    data: deleted ? {} : (row.data ?? {}),
-    version,
-    modified_at: row.modified_at ?? new Date(0).toISOString(),
-    modified_by_device_id: row.modified_by_device_id,
-  };
 }
 
 /**

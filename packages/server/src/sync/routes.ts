@@ -11,12 +11,12 @@ import { authenticateAccessToken, authenticateRequest, requireActiveDevice } fro
 import { isAccessTokenRevoked } from "../auth/revocation";
 import type { ServerContext } from "../context";
 import { parseInput, queryObject, readJsonBody } from "../http/body";
-import { json } from "../http/respond";
+import { json, jsonText } from "../http/respond";
 import type { Router } from "../http/router";
 import { listConflicts, resolveConflict } from "./conflicts";
 import { pokeStream } from "./events";
 import { metricsFor } from "./metrics";
-import { pullChanges } from "./pull";
+import { pullChangesBody } from "./pull";
 import { pushChanges } from "./push";
 import { syncStatus } from "./status";
 import { unstorableString } from "./validate";
@@ -38,7 +38,7 @@ export function registerSyncRoutes(router: Router, ctx: ServerContext): void {
     storableDeviceId(input.device_id, "body");
     await requireActiveDevice(ctx, principal, input.device_id);
     const entityTypes = [...new Set(input.entity_types.filter(isEntityType))];
-    return json(await pullChanges(ctx, principal, { ...input, entity_types: entityTypes }));
+    return jsonText(await pullChangesBody(ctx, principal, { ...input, entity_types: entityTypes }));
   });
 
   router.on("POST", "/sync/push", async ({ request }) => {
