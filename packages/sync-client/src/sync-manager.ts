@@ -283,14 +283,19 @@ export class SyncManager {
     const resyncing = (await this.#store.getMeta(META_FULL_RESYNC)) !== null;
     let cursor = resyncing ? null : await this.#store.getCursor();
     let seen: Map<EntityType, Set<string>> | null = resyncing ? new Map() : null;
+    const fetchPage = (since: string | null) =>
+      this.#withRetry(() =>
+        this.#api.pull({ device_id: this.#device.device_id, entity_types: [...this.#entityTypes], since, limit: this.#pullLimit }),
+      );
+    // The next page is asked for as soon as this one arrives, so the server reads it while the
+    // device writes this one. Its cursor is still stored only with the page it belongs to.
+    let prefetched: ReturnType<typeof fetchPage> | null = null;
     for (;;) {
       let page;
       try {
-        const since = cursor;
-        page = await this.#withRetry(() =>
-          this.#api.pull({ device_id: this.#device.device_id, entity_types: [...this.#entityTypes], since, limit: this.#pullLimit }),
-        );
+        page = await (prefetched ?? fetchPage(cursor));
       } catch (error) {
+        prefetched = null;
         // An unreadable token (signed by another server, or for another account) cannot be paged on either.
         if (seen === null && cursor !== null && (isApiError(error, "SYNC_RESET_REQUIRED") || isApiError(error, "INVALID_SYNC_TOKEN"))) {
           // The flag first: if the app stops before the cursor is cleared, the next sync still starts over.
@@ -302,6 +307,12 @@ export class SyncManager {
           continue;
         }
         throw error;
+      }
+      prefetched = null;
+      if (page.has_more) {
+        prefetched = fetchPage(page.sync_token);
+        // Awaited on the next turn; if applying this page fails first, its failure is not the one to report.
+        prefetched.catch(() => {});
       }
       const changes = page.changes.filter((change) => this.#wanted(change.entity_type));
       const result = await this.#store.applyServerChanges(changes, page.sync_token);
