@@ -79,14 +79,18 @@ export function createRedisStore(url: string, keyPrefix: string): KeyValueStore 
     subscribe: async (channel, listener) => {
       let set = listeners.get(channel);
       if (!set) {
-        set = new Set();
-        listeners.set(channel, set);
+        // Subscribed first, registered after: a SUBSCRIBE that failed (Redis down) leaves nothing
+        // behind, so the next caller sends it again instead of waiting on a channel never joined.
+        // Once joined, ioredis joins again by itself after every reconnect.
         await subscriberClient().subscribe(keyPrefix + channel);
+        set = listeners.get(channel) ?? new Set();
+        listeners.set(channel, set);
       }
       set.add(listener);
+      const joined = set;
       return async () => {
-        set.delete(listener);
-        if (set.size === 0) {
+        joined.delete(listener);
+        if (joined.size === 0 && listeners.get(channel) === joined) {
           listeners.delete(channel);
           await subscriber?.unsubscribe(keyPrefix + channel);
         }
