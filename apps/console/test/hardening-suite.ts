@@ -1,0 +1,109 @@
+import { randomUUID } from "node:crypto";
+import { request } from "node:http";
+import { statusOnOwnConnection } from "@repensar/server/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { signInDevice } from "./rest";
+import { startConsole, type ConsoleProcess } from "./server-process";
+
+const MAX_BODY_BYTES = 64 * 1024;
+const LOGIN_MAX_ATTEMPTS = 3;
+
+interface RawAnswer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+/**
+ * A request exactly as given, on a connection of its own: the path is not normalised, and a body
+ * given as chunks goes out chunked, announcing no length.
+ */
+function rawRequest(url: string, method: string, path: string, headers: Record<string, string> = {}, chunks?: string[]): Promise<RawAnswer> {
+  return new Promise((resolve, reject) => {
+    const { hostname, port } = new URL(url);
+    const req = request({ hostname, port, method, path, headers, agent: false }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (d: string) => (body += d));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      res.on("error", reject);
+    });
+    // The server may answer and close before the whole body is sent: the answer is what counts.
+    req.on("error", (error) => (req.destroyed ? undefined : reject(error)));
+    for (const chunk of chunks ?? []) req.write(chunk);
+    req.end();
+  });
+}
+
+const post = (body: unknown, headers: Record<string, string> = {}): RequestInit => ({
+  method: "POST",
+  headers: { "content-type": "application/json", ...headers },
+  body: JSON.stringify(body),
+});
+
+/**
+ * What attacking the running server found (issue 10), each as a client meets it over HTTP against
+ * the production build: bodies over the limit, sign-in lockouts, unstorable text, out-of-range
+ * instants and malformed paths.
+ */
+export function hardeningSuite(name: string, env: () => Record<string, string>): void {
+  describe(`hardening of the built console on ${name}`, () => {
+    let server: ConsoleProcess;
+    const password = "correct horse battery staple";
+    beforeAll(async () => {
+      server = await startConsole({
+        ...env(),
+        MAX_BODY_BYTES: String(MAX_BODY_BYTES),
+        LOGIN_MAX_ATTEMPTS: String(LOGIN_MAX_ATTEMPTS),
+        // The tests speak for many addresses through X-Forwarded-For.
+        TRUST_PROXY: "true",
+      });
+    });
+    afterAll(async () => {
+      await server?.stop();
+    });
+
+    let registrations = 0;
+    /** A new account, each from an address of its own (registrations are limited per address too). */
+    async function register(address = `192.0.2.${++registrations}`): Promise<{ email: string; accessToken: string }> {
+      const email = `hardening-${randomUUID()}@example.org`;
+      const res = await fetch(`${server.url}/auth/register`, post({ email, password, name: "Hardening" }, { "x-forwarded-for": address }));
+      expect(res.status).toBe(201);
+      return { email, accessToken: ((await res.json()) as { access_token: string }).access_token };
+    }
+
+    const login = (email: string, pass: string, address: string) =>
+      fetch(`${server.url}/auth/login`, post({ email, password: pass }, { "x-forwarded-for": address }));
+
+    /** A console session: the cookie `auth.signIn` sets. */
+    async function consoleSession(email: string, address: string): Promise<string> {
+      const res = await fetch(`${server.url}/api/trpc/auth.signIn`, post({ email, password }, { origin: server.url, "x-forwarded-for": address }));
+      expect(res.status).toBe(200);
+      const cookie = res.headers.get("set-cookie") ?? "";
+      return cookie.split(";")[0] ?? "";
+    }
+
+    describe("the body limit (MAX_BODY_BYTES)", () => {
+      const oversized = JSON.stringify({ email: "someone@example.org", password: "x".repeat(MAX_BODY_BYTES) });
+
+      it("answers 413 on the console's tRPC endpoint for a body that announces its length", async () => {
+        const status = await statusOnOwnConnection(`${server.url}/api/trpc/auth.signIn`, { "content-type": "application/json", origin: server.url }, oversized);
+        expect(status).toBe(413);
+      });
+
+      it("answers 413 for chunked bodies that announce nothing, on tRPC and REST alike", async () => {
+        const chunks = Array.from({ length: 40 }, () => "x".repeat(4096));
+        for (const path of ["/api/trpc/auth.signIn", "/auth/login", "/auth/register"]) {
+          const res = await rawRequest(server.url, "POST", path, { "content-type": "application/json", origin: server.url }, ['{"email":"', ...chunks, '"}']);
+          expect(res.status, path).toBe(413);
+          expect(JSON.parse(res.body), path).toMatchObject({ code: "PAYLOAD_TOO_LARGE" });
+        }
+      });
+
+      it("still takes a body under the limit on tRPC", async () => {
+        const res = await fetch(`${server.url}/api/trpc/auth.signIn`, post({ email: "nobody@example.org", password: "wrong" }, { origin: server.url }));
+        expect(res.status).toBe(401);
+      });
+    });
+  });
+}
