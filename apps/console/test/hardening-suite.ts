@@ -105,5 +105,38 @@ export function hardeningSuite(name: string, env: () => Record<string, string>):
         expect(res.status).toBe(401);
       });
     });
+
+    describe("sign-in throttling", () => {
+      it("does not lock the owner out of their own address, whatever is guessed from elsewhere", async () => {
+        const { email } = await register();
+        const home = "198.51.100.7";
+        expect((await login(email, password, home)).status).toBe(200);
+        const attackers: number[] = [];
+        for (let i = 0; i < 4 * LOGIN_MAX_ATTEMPTS; i++) attackers.push((await login(email, `guess-${i}`, `203.0.113.${i}`)).status);
+        // Past the account's allowance, addresses it does not know wait out growing delays...
+        expect(attackers).toContain(429);
+        expect(attackers.filter((s) => s !== 401 && s !== 429)).toEqual([]);
+        // ...but the address the owner signed in from before is not one of them.
+        expect((await login(email, password, home)).status).toBe(200);
+      });
+
+      it("limits one address strictly per account, the right password included", async () => {
+        const { email } = await register();
+        const address = "203.0.113.200";
+        for (let i = 0; i < LOGIN_MAX_ATTEMPTS; i++) expect((await login(email, `guess-${i}`, address)).status).toBe(401);
+        const limited = await login(email, password, address);
+        expect(limited.status).toBe(429);
+        expect(Number(limited.headers.get("retry-after"))).toBeGreaterThan(0);
+      });
+
+      it("does not count successful sign-ins against an address's allowance", async () => {
+        const { email } = await register();
+        const address = "198.51.100.8";
+        // The address's allowance across accounts is LOGIN_MAX_ATTEMPTS × 5 attempts.
+        const statuses: number[] = [];
+        for (let i = 0; i < LOGIN_MAX_ATTEMPTS * 5 + 2; i++) statuses.push((await login(email, password, address)).status);
+        expect(new Set(statuses)).toEqual(new Set([200]));
+      });
+    });
   });
 }

@@ -137,10 +137,11 @@ export async function registerAccount(ctx: ServerContext, input: RegisterRequest
  * An unknown email and a wrong password answer alike, in about the same time.
  */
 export async function verifyCredentials(ctx: ServerContext, email: string, password: string, ipAddress: string): Promise<Account> {
-  await countLoginAttempt(ctx, email, ipAddress);
+  const attempt = await beginLoginAttempt(ctx, email, ipAddress);
   const account = await findAccountByEmail(ctx, email);
   const valid = account ? await verifyPassword(account.passwordHash, password) : await verifyAgainstDummy(password);
   if (!account || !valid || account.disabledAt) {
+    await attempt.failed();
     await recordAudit(ctx.database.db, {
       eventType: AuditEvent.LoginFailed,
       orgId: account?.orgId,
@@ -150,7 +151,7 @@ export async function verifyCredentials(ctx: ServerContext, email: string, passw
     });
     throw new AppError("INVALID_CREDENTIALS");
   }
-  await clearLoginAttempts(ctx, email);
+  await attempt.succeeded();
   return account;
 }
 

@@ -1,6 +1,9 @@
 import { Redis } from "ioredis";
 import type { KeyValueStore } from "./store";
 
+/** DECR that neither creates a key (it would live forever without a TTL) nor goes below zero. */
+const RELEASE_SCRIPT = `if redis.call("get", KEYS[1]) and tonumber(redis.call("get", KEYS[1])) > 0 then return redis.call("decr", KEYS[1]) end return 0`;
+
 /**
  * Redis through ioredis. Commands fail fast when Redis is unreachable (no offline queue,
  * one retry) so callers can fall back to PostgreSQL instead of hanging.
@@ -62,6 +65,9 @@ export function createRedisStore(url: string, keyPrefix: string): KeyValueStore 
         return { count, resetMs: ttlMs };
       }
       return { count, resetMs: pttl };
+    },
+    release: async (key) => {
+      await (await ready()).eval(RELEASE_SCRIPT, 1, key);
     },
     get: async (key) => (await ready()).get(key),
     set: async (key, value, ttlMs) => {
