@@ -138,5 +138,60 @@ export function hardeningSuite(name: string, env: () => Record<string, string>):
         expect(new Set(statuses)).toEqual(new Set([200]));
       });
     });
+
+    describe("text PostgreSQL cannot store: 422 naming the field, everywhere", () => {
+      const issuesOf = async (res: Response): Promise<{ loc: unknown[]; type: string }[]> => {
+        expect(res.status).toBe(422);
+        const body = (await res.json()) as { code: string; detail: { loc: unknown[]; type: string }[] };
+        expect(body.code).toBe("VALIDATION_ERROR");
+        return body.detail;
+      };
+
+      it("refuses NUL and lone surrogates in REST bodies and paths", async () => {
+        const registered = await fetch(`${server.url}/auth/register`, post({ email: `nul-${randomUUID()}@example.org`, password, name: "a\u0000b" }));
+        expect(await issuesOf(registered)).toEqual([expect.objectContaining({ loc: ["body", "name"], type: "string_unstorable" })]);
+
+        const { email } = await register();
+        const loginLone = await fetch(`${server.url}/auth/login`, post({ email, password, device_id: "phone-\ud800" }, { "x-forwarded-for": "192.0.2.50" }));
+        expect(await issuesOf(loginLone)).toEqual([expect.objectContaining({ loc: ["body", "device_id"] })]);
+
+        const phone = await signInDevice(server.url, email, password, "Phone");
+        const device = { device_id: randomUUID(), device_name: "Tablet", device_type: "android", platform: "android", os_version: "14", app_version: "2.3.0", push_token: "fcm" };
+        for (const field of ["device_id", "device_name", "os_version", "app_version", "push_token"] as const) {
+          for (const bad of ["x\u0000y", "x\udc00y"]) {
+            const res = await phone.call("/sync/device/register", { ...device, [field]: bad });
+            expect((await issuesOf(res)).map((i) => i.loc), `${field} ${JSON.stringify(bad)}`).toEqual([["body", field]]);
+          }
+        }
+        const revoke = await phone.call("/sync/device/%00/revoke", {});
+        expect((await issuesOf(revoke)).map((i) => i.loc)).toEqual([["path", "device_id"]]);
+        const pull = await phone.call("/sync/pull", { device_id: phone.deviceId, entity_types: ["volunteer\u0000"], since: null });
+        expect((await issuesOf(pull)).map((i) => i.loc)).toContainEqual(["body", "entity_types", 0]);
+      });
+
+      it("refuses them in the console's filters", async () => {
+        const { email } = await register();
+        const cookie = await consoleSession(email, "192.0.2.60");
+        const query = async (procedure: string, input: unknown) => {
+          const res = await fetch(`${server.url}/api/trpc/${procedure}?input=${encodeURIComponent(JSON.stringify(input))}`, { headers: { cookie } });
+          return { status: res.status, body: (await res.json()) as { error?: { data?: { appCode?: string; issues?: { loc: unknown[] }[] } } } };
+        };
+        const cases: [string, unknown, unknown[]][] = [
+          ["devices.list", { search: "a\u0000" }, ["input", "search"]],
+          ["devices.get", { deviceId: "\ud800" }, ["input", "deviceId"]],
+          ["conflicts.list", { deviceId: "a\u0000" }, ["input", "deviceId"]],
+          ["sync.status", { deviceId: "a\u0000" }, ["input", "deviceId"]],
+          ["entities.browse", { entity_type: "volunteer", search: "\udfff" }, ["input", "search"]],
+          ["audit.list", { device_id: "a\u0000" }, ["input", "device_id"]],
+          ["audit.list", { event_type: "LOGIN\u0000" }, ["input", "event_type"]],
+        ];
+        for (const [procedure, input, loc] of cases) {
+          const answer = await query(procedure, input);
+          expect(answer.status, procedure).toBe(422);
+          expect(answer.body.error?.data?.appCode, procedure).toBe("VALIDATION_ERROR");
+          expect(answer.body.error?.data?.issues?.map((i) => i.loc), procedure).toEqual([loc]);
+        }
+      });
+    });
   });
 }

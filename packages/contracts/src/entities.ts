@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { Text } from "./messages/common";
 
 /**
  * Entities are defined once, here. The server's tables (packages/db), the client's SQLite
@@ -144,7 +145,7 @@ function fieldSchema(def: FieldDefinition): z.ZodType {
   switch (def.kind) {
     case FieldKind.Text: {
       if (def.values) return z.enum(def.values as [string, ...string[]]);
-      let s = z.string();
+      let s = Text;
       if (def.maxLength !== undefined) s = s.max(def.maxLength);
       if (def.format === "email") return z.email().max(def.maxLength ?? 320);
       return s;
@@ -168,9 +169,9 @@ function fieldSchema(def: FieldDefinition): z.ZodType {
     case FieldKind.DateTime:
       return z.iso.datetime({ offset: true });
     case FieldKind.TextList:
-      return z.array(z.string().max(200)).max(100);
+      return z.array(Text.max(200)).max(100);
     case FieldKind.Ref:
-      return z.string().min(1).max(128);
+      return Text.min(1).max(128);
   }
 }
 

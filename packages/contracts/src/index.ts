@@ -40,7 +40,19 @@ export {
   isSupportedProtocolVersion,
   protocolVersionOf,
 } from "./protocol";
-export { DeviceId, EntityId, MessageResponse, PlainObject, ResponseId, Role, RoleSchema, Timestamp } from "./messages/common";
+export {
+  DeviceId,
+  EntityId,
+  MessageResponse,
+  PlainObject,
+  ResponseId,
+  Role,
+  RoleSchema,
+  Text,
+  Timestamp,
+  isStorableText,
+  unstorableTextIssue,
+} from "./messages/common";
 export {
   JsonWebKey,
   JwksResponse,

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { isEntityType } from "../entities";
-import { DeviceId, EntityId, SyncToken, Timestamp } from "./common";
+import { DeviceId, EntityId, SyncToken, Text, Timestamp } from "./common";
 
 export const Operation = { Create: "CREATE", Update: "UPDATE", Delete: "DELETE" } as const;
 export type Operation = (typeof Operation)[keyof typeof Operation];
@@ -22,7 +22,7 @@ export function unknownEntityTypes(entityTypes: readonly string[]): string[] {
  */
 export const PullRequest = z.object({
   device_id: DeviceId,
-  entity_types: z.array(z.string().min(1).max(64)).min(1).max(MAX_ENTITY_TYPES),
+  entity_types: z.array(Text.min(1).max(64)).min(1).max(MAX_ENTITY_TYPES),
   /** A `sync_token` from an earlier pull, an ISO-8601 timestamp (the source's clients), or null for a full sync. */
   since: SyncToken.nullable().optional(),
   /** Max changes per entity type. */

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { ValidationIssue } from "../errors";
 import { ResolutionPolicy } from "../entities";
-import { DeviceId, EntityId, PlainObject, Timestamp } from "./common";
+import { DeviceId, PlainObject, Timestamp } from "./common";
 import { OperationSchema } from "./pull";
 
 export const MAX_PUSH_CHANGES = 1000;
@@ -13,7 +13,11 @@ export const MAX_PUSH_CHANGES = 1000;
  */
 export const PushChange = z.object({
   entity_type: z.string().min(1).max(64),
-  entity_id: EntityId,
+  /**
+   * Bounded here, and held to `isStorableText` per change by the server (as `data` is): one
+   * change with an id PostgreSQL cannot store fails alone, the rest of the batch still applies.
+   */
+  entity_id: z.string().min(1).max(128),
   operation: OperationSchema,
   data: PlainObject,
   version: z.number().int().min(0),
