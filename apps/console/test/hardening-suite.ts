@@ -193,5 +193,15 @@ export function hardeningSuite(name: string, env: () => Record<string, string>):
         }
       });
     });
+
+    it("answers malformed percent-encoding with 400 and the JSON error body", async () => {
+      const { accessToken } = await register();
+      for (const path of ["/sync/%zz", "/auth/%", "/sync/device/%E0%A4%A/revoke", "/api/trpc/%ff"]) {
+        const res = await rawRequest(server.url, path.includes("revoke") ? "POST" : "GET", path, { authorization: `Bearer ${accessToken}` });
+        expect(res.status, path).toBe(400);
+        expect(String(res.headers["content-type"]), path).toMatch(/^application\/json/);
+        expect(JSON.parse(res.body), path).toEqual({ detail: expect.any(String), code: "BAD_REQUEST" });
+      }
+    });
   });
 }
