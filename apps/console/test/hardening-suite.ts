@@ -194,6 +194,54 @@ export function hardeningSuite(name: string, env: () => Record<string, string>):
       });
     });
 
+    describe("instants PostgreSQL cannot store", () => {
+      it("pulls from year 1 with the margin clamped, and refuses a `since` past year 9999", async () => {
+        const { email } = await register();
+        const phone = await signInDevice(server.url, email, password, "Phone");
+        await phone.push([{ entity_type: "volunteer", entity_id: randomUUID(), operation: "CREATE", version: 0, data: { name: "Ana" } }]);
+        const early = await phone.call("/sync/pull", { device_id: phone.deviceId, entity_types: ["volunteer"], since: "0001-01-01T00:00:00Z" });
+        expect(early.status).toBe(200);
+        expect(((await early.json()) as { changes: unknown[] }).changes).toHaveLength(1);
+        const late = await phone.call("/sync/pull", { device_id: phone.deviceId, entity_types: ["volunteer"], since: "9999-12-31T23:59:59-14:00" });
+        expect(late.status).toBe(422);
+        expect(((await late.json()) as { detail: { loc: unknown[] }[] }).detail.map((i) => i.loc)).toEqual([["body", "since"]]);
+      });
+
+      it("records a conflict whose modified_at is year 0 instead of failing the push", async () => {
+        const { email } = await register();
+        const phone = await signInDevice(server.url, email, password, "Phone");
+        const id = randomUUID();
+        await phone.push([{ entity_type: "volunteer", entity_id: id, operation: "CREATE", version: 0, data: { name: "Ana" } }]);
+        await phone.push([{ entity_type: "volunteer", entity_id: id, operation: "UPDATE", version: 1, data: { name: "Ana B" } }]);
+        const fresh = randomUUID();
+        const res = await phone.call("/sync/push", {
+          device_id: phone.deviceId,
+          changes: [
+            { entity_type: "volunteer", entity_id: fresh, operation: "CREATE", version: 0, data: { name: "New" } },
+            { entity_type: "volunteer", entity_id: id, operation: "UPDATE", version: 1, data: { name: "Stale" }, modified_at: "0000-01-01T00:00:00Z" },
+          ],
+        });
+        expect(res.status).toBe(200);
+        const body = (await res.json()) as { results: { status: string }[]; conflicts: { client_modified_at: string }[] };
+        expect(body.results.map((r) => r.status)).toEqual(["applied", "conflict"]);
+        expect(body.conflicts[0]?.client_modified_at).toBe("0100-01-01T00:00:00.000Z");
+      });
+
+      it("refuses a console `from` of year 0", async () => {
+        const { email } = await register();
+        const cookie = await consoleSession(email, "192.0.2.61");
+        for (const [procedure, input] of [
+          ["audit.list", { from: "0000-01-01T00:00:00Z" }],
+          ["sync.activity", { bucket: "day", from: "0000-01-01T00:00:00Z", to: "2025-01-01T00:00:00Z" }],
+        ] as const) {
+          const res = await fetch(`${server.url}/api/trpc/${procedure}?input=${encodeURIComponent(JSON.stringify(input))}`, { headers: { cookie } });
+          expect(res.status, procedure).toBe(422);
+          const body = (await res.json()) as { error: { data: { issues: { loc: unknown[] }[] } } };
+          expect(body.error.data.issues.map((i) => i.loc), procedure).toEqual([["input", "from"]]);
+        }
+      });
+    });
+
     it("answers malformed percent-encoding with 400 and the JSON error body", async () => {
       const { accessToken } = await register();
       for (const path of ["/sync/%zz", "/auth/%", "/sync/device/%E0%A4%A/revoke", "/api/trpc/%ff"]) {

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { Text } from "./messages/common";
+import { Text, Timestamp } from "./messages/common";
 
 /**
  * Entities are defined once, here. The server's tables (packages/db), the client's SQLite
@@ -167,7 +167,7 @@ function fieldSchema(def: FieldDefinition): z.ZodType {
     case FieldKind.Date:
       return z.string().regex(ISO_DATE, "expected a date as YYYY-MM-DD");
     case FieldKind.DateTime:
-      return z.iso.datetime({ offset: true });
+      return Timestamp;
     case FieldKind.TextList:
       return z.array(Text.max(200)).max(100);
     case FieldKind.Ref:

@@ -48,9 +48,16 @@ export {
   ResponseId,
   Role,
   RoleSchema,
+  ClientInstant,
+  MAX_INSTANT_MS,
+  MIN_CLIENT_INSTANT_MS,
+  MIN_INSTANT_MS,
   Text,
   Timestamp,
+  instantOutOfRangeIssue,
+  isStorableInstant,
   isStorableText,
+  isoInstantMs,
   unstorableTextIssue,
 } from "./messages/common";
 export {

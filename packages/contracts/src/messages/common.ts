@@ -21,8 +21,53 @@ export const unstorableTextIssue = { msg: "Text may not contain NUL characters o
  */
 export const Text = z.string().refine(isStorableText, { message: unstorableTextIssue.msg, params: { type: unstorableTextIssue.type } });
 
-/** An instant on the wire: ISO-8601 with `Z` or an offset. */
-export const Timestamp = z.iso.datetime({ offset: true });
+/** The first and last instants PostgreSQL's `timestamptz` and every client's ISO-8601 agree on: years 1 to 9999, UTC. */
+export const MIN_INSTANT_MS = Date.parse("0001-01-01T00:00:00.000Z");
+export const MAX_INSTANT_MS = Date.parse("9999-12-31T23:59:59.999Z");
+
+/** Whether an instant (ms since the epoch) is one PostgreSQL can store and give back as ISO-8601. */
+export function isStorableInstant(ms: number): boolean {
+  return Number.isFinite(ms) && ms >= MIN_INSTANT_MS && ms <= MAX_INSTANT_MS;
+}
+
+const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/i;
+
+/** The instant an ISO-8601 timestamp with `Z` or an offset names, in ms; undefined when it is not one. */
+export function isoInstantMs(value: string): number | undefined {
+  if (!ISO_INSTANT.test(value)) return undefined;
+  const ms = Date.parse(value);
+  return Number.isFinite(ms) ? ms : undefined;
+}
+
+export const instantOutOfRangeIssue = { msg: "expected an instant between years 1 and 9999 (UTC)", type: "instant_out_of_range" } as const;
+
+const storableIso = (value: string) => isStorableInstant(Date.parse(value));
+
+/**
+ * An instant on the wire: ISO-8601 with `Z` or an offset, within years 1 to 9999 once in UTC
+ * (`0000-…` and `9999-12-31T23:59:59-14:00` are 422s naming the field, not database errors).
+ */
+export const Timestamp = z.iso
+  .datetime({ offset: true })
+  .refine(storableIso, { message: instantOutOfRangeIssue.msg, params: { type: instantOutOfRangeIssue.type } });
+
+/**
+ * The earliest instant kept as a client reported it. PostgreSQL stores years 1 to 99, but the
+ * drivers hand them back as text that JavaScript's date parsing reads as 19xx or 20xx; an instant
+ * that is stored and read back as a `Date` (a conflict's `client_modified_at`) starts at year 100.
+ */
+export const MIN_CLIENT_INSTANT_MS = Date.parse("0100-01-01T00:00:00.000Z");
+
+/**
+ * An instant a client reports about its own edit (`modified_at`): informative only, so one its
+ * clock got wrong past what is stored faithfully is brought to the nearest such instant rather
+ * than refusing the change it describes.
+ */
+export const ClientInstant = z.preprocess((value) => {
+  const ms = typeof value === "string" ? isoInstantMs(value) : undefined;
+  if (ms === undefined || (ms >= MIN_CLIENT_INSTANT_MS && ms <= MAX_INSTANT_MS)) return value;
+  return new Date(Math.min(Math.max(ms, MIN_CLIENT_INSTANT_MS), MAX_INSTANT_MS)).toISOString();
+}, z.iso.datetime({ offset: true }));
 
 /** A client-generated device id (the source asks for a UUID; any opaque id up to 128 chars is kept). */
 export const DeviceId = Text.min(1).max(128);

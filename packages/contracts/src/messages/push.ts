@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { ValidationIssue } from "../errors";
 import { ResolutionPolicy } from "../entities";
-import { DeviceId, PlainObject, Timestamp } from "./common";
+import { ClientInstant, DeviceId, PlainObject, Timestamp } from "./common";
 import { OperationSchema } from "./pull";
 
 export const MAX_PUSH_CHANGES = 1000;
@@ -21,7 +21,7 @@ export const PushChange = z.object({
   operation: OperationSchema,
   data: PlainObject,
   version: z.number().int().min(0),
-  modified_at: Timestamp.optional(),
+  modified_at: ClientInstant.optional(),
   modified_by_device_id: z.string().max(128).nullable().optional(),
   /** Ours: a client UUID that makes a replayed change answer its first answer. */
   change_id: z.uuid().optional(),
