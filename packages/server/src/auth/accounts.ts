@@ -12,9 +12,10 @@ import { schema, type Executor } from "@repensar/db";
 import { count, eq, sql } from "drizzle-orm";
 import { AuditEvent, recordAudit } from "../audit";
 import type { ServerContext } from "../context";
+import { Disclosed } from "../log";
 import type { AuthenticatedRequest } from "./authenticate";
 import { hashPassword, verifyAgainstDummy, verifyPassword } from "./passwords";
-import { clearLoginAttempts, countLoginAttempt, countRegistration } from "./rate-limit";
+import { beginLoginAttempt, countRegistration } from "./rate-limit";
 import { familyOfRefreshToken, revokeFamily, rotateRefreshToken, startRefreshFamily } from "./refresh";
 import { revokeAccessToken } from "./revocation";
 import { issueAccessToken } from "./tokens";
@@ -266,7 +267,7 @@ export async function ensureFirstAdmin(ctx: ServerContext): Promise<void> {
   });
   if (!created) return;
   if (generated) {
-    ctx.log.warn("first admin created; this password is shown once, sign in and change it under Account", { email, password });
+    ctx.log.warn("first admin created; this password is shown once, sign in and change it under Account", { email, password: new Disclosed(password) });
   } else {
     ctx.log.info("first admin created from ADMIN_EMAIL", { email });
   }
