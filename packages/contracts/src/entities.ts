@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { Text, Timestamp } from "./messages/common";
+import { Timestamp } from "./messages/common";
 
 /**
  * Entities are defined once, here. The server's tables (packages/db), the client's SQLite
@@ -145,7 +145,10 @@ function fieldSchema(def: FieldDefinition): z.ZodType {
   switch (def.kind) {
     case FieldKind.Text: {
       if (def.values) return z.enum(def.values as [string, ...string[]]);
-      let s = Text;
+      // Text PostgreSQL cannot store is refused by the server change by change (`isStorableText`
+      // in its storage check), not here: a device keeps what its user typed, and the server's
+      // per-change refusal tells it which edit to fix, without holding up the rest of its outbox.
+      let s = z.string();
       if (def.maxLength !== undefined) s = s.max(def.maxLength);
       if (def.format === "email") return z.email().max(def.maxLength ?? 320);
       return s;
@@ -169,9 +172,9 @@ function fieldSchema(def: FieldDefinition): z.ZodType {
     case FieldKind.DateTime:
       return Timestamp;
     case FieldKind.TextList:
-      return z.array(Text.max(200)).max(100);
+      return z.array(z.string().max(200)).max(100);
     case FieldKind.Ref:
-      return Text.min(1).max(128);
+      return z.string().min(1).max(128);
   }
 }
 

@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import { validateEntityData } from "../entities";
 import { validationIssues } from "../errors";
 import { LoginRequest, RegisterRequest } from "./auth";
 import { isStorableText, Text } from "./common";
@@ -32,11 +31,5 @@ describe("the one rule for text PostgreSQL can store", () => {
         expect(issues, what).toContainEqual(expect.objectContaining({ loc: ["body", field], type: "string_unstorable" }));
       }
     }
-  });
-
-  it("holds an entity's text fields to it too", () => {
-    const checked = validateEntityData("volunteer", { name: "Ana", notes: "a\u0000b", skills: ["ok", "\ud800"] }, "full");
-    expect(checked.ok).toBe(false);
-    if (!checked.ok) expect(checked.issues.map((i) => i.loc)).toEqual(expect.arrayContaining([["notes"], ["skills", 1]]));
   });
 });
