@@ -217,8 +217,8 @@ export async function revokeDevice(
     return { device, families: ended.map((f) => f.id), revoked: true };
   });
   if (outcome.revoked) {
-    cacheDeviceRevocation(ctx, deviceId, now);
-    for (const familyId of outcome.families) cacheFamilyRevocation(ctx, familyId, now);
+    await cacheDeviceRevocation(ctx, deviceId, now);
+    for (const familyId of outcome.families) await cacheFamilyRevocation(ctx, familyId, now);
   }
   return { message: `Device '${outcome.device.deviceName}' revoked successfully`, device_id: deviceId };
 }

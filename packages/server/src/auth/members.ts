@@ -198,5 +198,5 @@ export async function removeMember(ctx: ServerContext, admin: Principal, userId:
   });
   await invalidateUserSessions(ctx, userId);
   for (const familyId of ended.families) await revokeFamily(ctx, familyId, "member_removed");
-  for (const deviceId of ended.devices) cacheDeviceRevocation(ctx, deviceId, now);
+  for (const deviceId of ended.devices) await cacheDeviceRevocation(ctx, deviceId, now);
 }

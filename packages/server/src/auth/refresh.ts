@@ -188,7 +188,7 @@ export async function revokeFamily(
     if (rows.length > 0 && alongside) await alongside(tx);
     return rows.length > 0;
   });
-  if (revoked) cacheFamilyRevocation(ctx, familyId, now);
+  if (revoked) await cacheFamilyRevocation(ctx, familyId, now);
   return revoked;
 }
 

@@ -11,17 +11,18 @@ import type { AccessClaims } from "./tokens";
  * committed late, or whose instance's clock runs a little behind; the cost is reading a minute's
  * revocations again, which is few rows on an index.
  *
- * A revocation made here enters this instance's set at once and is announced on the key-value
- * store's pub/sub, so the other instances read PostgreSQL at once instead of at their next
- * second. That is only the fast path: an instance that cannot reach Redis, or whose
- * announcement is lost, still has the revocation enforced everywhere by the next read.
+ * A revocation made here enters this instance's set at once, is written to the shared store
+ * (Redis) before it is answered, and is announced on its pub/sub so the other instances read
+ * PostgreSQL at once. Redis is only the fast path: with it, every instance refuses the token on
+ * its next request; an instance that cannot reach Redis, or whose write or announcement is lost,
+ * still has the revocation enforced everywhere by the next read from PostgreSQL.
  *
  * A check trusts the set only while its last successful read began less than FRESH_MS ago;
  * otherwise (PostgreSQL slow or unreachable for the reader) it asks PostgreSQL itself. So every
  * instance enforces a revocation committed in PostgreSQL within FRESH_MS, whatever Redis does.
  *
- *   check ─► set read from PostgreSQL < FRESH_MS ago ─► the set decides
- *         └► otherwise ────────────────────────────────► PostgreSQL decides
+ *   check ─► set read from PostgreSQL < FRESH_MS ago ─► the set decides ─┐
+ *         └► otherwise ────────────────────────────────► PostgreSQL decides ┴─► not revoked? the shared store may still say so
  */
 
 /** How often the set is read from PostgreSQL. */
@@ -36,6 +37,18 @@ const FULL_READ_EVERY_MS = 60_000;
 const MARGIN_MS = 60_000;
 /** The pub/sub channel on which instances announce a revocation. */
 export const REVOCATION_CHANNEL = "auth:revocations";
+/** The shared store is asked at most this long: past it, the set (which is authoritative) decides. */
+const STORE_WAIT_MS = 250;
+/** A revocation's write to the shared store is waited on at most this long. */
+const STORE_WRITE_WAIT_MS = 1_000;
+/** After a store failure, skip it for this long rather than wait on it request after request. */
+const STORE_BACKOFF_MS = 5_000;
+
+const keyOf = {
+  jti: (jti: string) => `revocation:jti:${jti}`,
+  device: (deviceId: string) => `revocation:device:${deviceId}`,
+  family: (familyId: string) => `revocation:family:${familyId}`,
+};
 
 interface RevocationSet {
   /** jti → when the token expires (ms). */
@@ -50,6 +63,8 @@ interface RevocationSet {
   reading: Promise<void> | undefined;
   readAgain: boolean;
   failing: boolean;
+  /** Until when (process clock, ms) the shared store is not asked, after it failed. */
+  storeDownUntil: number;
   stopped: boolean;
   timer: NodeJS.Timeout | undefined;
   unsubscribe: (() => Promise<void>) | undefined;
@@ -71,6 +86,7 @@ export async function startRevocationSync(ctx: ServerContext): Promise<() => Pro
     reading: undefined,
     readAgain: false,
     failing: false,
+    storeDownUntil: 0,
     stopped: false,
     timer: undefined,
     unsubscribe: undefined,
@@ -188,10 +204,69 @@ interface RevocationFacts {
 export async function isAccessTokenRevoked(ctx: ServerContext, claims: AccessClaims): Promise<boolean> {
   const set = sets.get(ctx);
   const facts = set && Date.now() - set.readStartedAt < FRESH_MS ? factsFromSet(set, claims) : await factsFromDatabase(ctx, claims);
+  if (revokes(facts, claims)) return true;
+  // Made on another instance a moment ago: the set learns it within FRESH_MS, the store at once.
+  const shared = set ? await factsFromStore(ctx, set, claims) : undefined;
+  return shared !== undefined && revokes(shared, claims);
+}
+
+function revokes(facts: RevocationFacts, claims: AccessClaims): boolean {
   if (facts.jtiRevoked || facts.familyRevoked) return true;
   // A device revocation ends the tokens issued up to it; a later sign-in on that device is new.
   // `iat` has second precision, so a token from the revocation's own second counts as before it.
   return facts.deviceRevokedAtMs !== null && claims.iat * 1000 <= facts.deviceRevokedAtMs;
+}
+
+/** Resolves with `fallback` once `ms` have passed without an answer; a failure also answers `fallback`. */
+function within<T>(promise: Promise<T>, ms: number, fallback: T): Promise<T> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(fallback), ms);
+    timer.unref();
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      () => {
+        clearTimeout(timer);
+        resolve(fallback);
+      },
+    );
+  });
+}
+
+/** What the shared store says, when it is shared (Redis) and answers promptly; undefined otherwise. */
+async function factsFromStore(ctx: ServerContext, set: RevocationSet, claims: AccessClaims): Promise<RevocationFacts | undefined> {
+  if (ctx.kv.kind !== "redis" || Date.now() < set.storeDownUntil) return undefined;
+  const lookup = Promise.all([
+    ctx.kv.get(keyOf.jti(claims.jti)),
+    claims.did ? ctx.kv.get(keyOf.device(claims.did)) : Promise.resolve(null),
+    claims.fam ? ctx.kv.get(keyOf.family(claims.fam)) : Promise.resolve(null),
+  ]).then(([jti, device, family]): RevocationFacts => ({
+    jtiRevoked: jti !== null,
+    deviceRevokedAtMs: device === null ? null : Number(device),
+    familyRevoked: family !== null,
+  }));
+  const facts = await within<RevocationFacts | undefined>(lookup, STORE_WAIT_MS, undefined);
+  if (facts === undefined) set.storeDownUntil = Date.now() + STORE_BACKOFF_MS;
+  return facts;
+}
+
+/** Writes a revocation to the shared store, waiting a moment at most; the set covers a write that fails. */
+async function share(ctx: ServerContext, key: string, value: string, ttlMs: number): Promise<void> {
+  const set = sets.get(ctx);
+  if (ctx.kv.kind !== "redis" || (set && Date.now() < set.storeDownUntil)) return;
+  const written = await within(
+    ctx.kv.set(key, value, Math.max(1, ttlMs)).then(() => true),
+    STORE_WRITE_WAIT_MS,
+    false,
+  );
+  if (!written && set) set.storeDownUntil = Date.now() + STORE_BACKOFF_MS;
+}
+
+/** How long a device or family revocation must stay shared: until every token issued before it has expired. */
+function lingerMs(ctx: ServerContext, revokedAt: Date): number {
+  return revokedAt.getTime() + ctx.config.accessTokenTtlSeconds * 1000 + MARGIN_MS - ctx.now().getTime();
 }
 
 function factsFromSet(set: RevocationSet, claims: AccessClaims): RevocationFacts {
@@ -234,18 +309,21 @@ export async function revokeAccessToken(
     .values({ jti: token.jti, userId: token.userId, expiresAt: token.expiresAt, revokedAt: ctx.now() })
     .onConflictDoNothing();
   sets.get(ctx)?.tokens.set(token.jti, token.expiresAt.getTime());
+  await share(ctx, keyOf.jti(token.jti), "1", token.expiresAt.getTime() - ctx.now().getTime());
   announce(ctx);
 }
 
-/** Enforces here, and announces, a device revocation that PostgreSQL already holds (`devices.revoked_at`). */
-export function cacheDeviceRevocation(ctx: ServerContext, deviceId: string, revokedAt: Date): void {
+/** Enforces here, shares and announces a device revocation that PostgreSQL already holds (`devices.revoked_at`). */
+export async function cacheDeviceRevocation(ctx: ServerContext, deviceId: string, revokedAt: Date): Promise<void> {
   const set = sets.get(ctx);
   if (set) noteLatest(set.devices, deviceId, revokedAt.getTime());
+  await share(ctx, keyOf.device(deviceId), String(revokedAt.getTime()), lingerMs(ctx, revokedAt));
   announce(ctx);
 }
 
-/** Enforces here, and announces, a family revocation that PostgreSQL already holds (`refresh_token_families.revoked_at`). */
-export function cacheFamilyRevocation(ctx: ServerContext, familyId: string, revokedAt: Date): void {
+/** Enforces here, shares and announces a family revocation that PostgreSQL already holds (`refresh_token_families.revoked_at`). */
+export async function cacheFamilyRevocation(ctx: ServerContext, familyId: string, revokedAt: Date): Promise<void> {
   sets.get(ctx)?.families.set(familyId, revokedAt.getTime());
+  await share(ctx, keyOf.family(familyId), "1", lingerMs(ctx, revokedAt));
   announce(ctx);
 }
