@@ -97,8 +97,28 @@ async function serveRest(restApp, req, res) {
   }
 }
 
+/**
+ * Whether the path is percent-encoding that decodes (`/sync/%zz`, `/api/trpc/%ff` do not). Next
+ * answers those with a text/plain 500 before any route sees them; here they get the API's 400.
+ */
+function decodablePath(url) {
+  const path = (url ?? "/").split("?")[0];
+  try {
+    decodeURIComponent(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 const server = createServer((req, res) => {
   req.headers[REMOTE_HEADER] = req.socket.remoteAddress ?? "";
+  if (!decodablePath(req.url)) {
+    // The catalog's BAD_REQUEST, in the error body every client reads.
+    res.writeHead(400, { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" });
+    res.end(JSON.stringify({ detail: "The request path is not valid percent-encoding.", code: "BAD_REQUEST" }));
+    return;
+  }
   const pending = globalThis.__repensarApp;
   if (!pending || !isRestPath(req.url ?? "/")) {
     void handle(req, res);

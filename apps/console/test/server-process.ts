@@ -27,8 +27,15 @@ export async function freePort(): Promise<number> {
   });
 }
 
+export interface StartOptions {
+  /** What answering 200 means "up" (default `/readyz`; `/healthz` for an instance started with a dependency down). */
+  readyPath?: string;
+  /** Flags for the server's node process (`--cpu-prof`, say). */
+  nodeArgs?: readonly string[];
+}
+
 /** Starts the production build (`pnpm start`'s server) on a free port with its own data directory. */
-export async function startConsole(env: Record<string, string> = {}, options: { nodeArgs?: readonly string[] } = {}): Promise<ConsoleProcess> {
+export async function startConsole(env: Record<string, string> = {}, options: StartOptions = {}): Promise<ConsoleProcess> {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), "repensar-console-"));
   const child = spawn(process.execPath, [...(options.nodeArgs ?? []), "scripts/serve.mjs"], {
@@ -40,7 +47,7 @@ export async function startConsole(env: Record<string, string> = {}, options: { 
   child.stdout?.on("data", (d: Buffer) => (log += d.toString()));
   child.stderr?.on("data", (d: Buffer) => (log += d.toString()));
   const url = `http://127.0.0.1:${port}`;
-  await waitUntilUp(url, child, () => log);
+  await waitUntilUp(`${url}${options.readyPath ?? "/readyz"}`, child, () => log);
   return {
     url,
     pid: child.pid,
@@ -52,12 +59,12 @@ export async function startConsole(env: Record<string, string> = {}, options: { 
   };
 }
 
-async function waitUntilUp(url: string, child: ChildProcess, log: () => string): Promise<void> {
+async function waitUntilUp(probe: string, child: ChildProcess, log: () => string): Promise<void> {
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`console exited with ${child.exitCode}:\n${log()}`);
     try {
-      const res = await fetch(`${url}/readyz`);
+      const res = await fetch(probe);
       if (res.ok) return;
     } catch {
       // not listening yet

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { Timestamp } from "./messages/common";
 
 /**
  * Entities are defined once, here. The server's tables (packages/db), the client's SQLite
@@ -144,6 +145,9 @@ function fieldSchema(def: FieldDefinition): z.ZodType {
   switch (def.kind) {
     case FieldKind.Text: {
       if (def.values) return z.enum(def.values as [string, ...string[]]);
+      // Text PostgreSQL cannot store is refused by the server change by change (`isStorableText`
+      // in its storage check), not here: a device keeps what its user typed, and the server's
+      // per-change refusal tells it which edit to fix, without holding up the rest of its outbox.
       let s = z.string();
       if (def.maxLength !== undefined) s = s.max(def.maxLength);
       if (def.format === "email") return z.email().max(def.maxLength ?? 320);
@@ -166,7 +170,7 @@ function fieldSchema(def: FieldDefinition): z.ZodType {
     case FieldKind.Date:
       return z.string().regex(ISO_DATE, "expected a date as YYYY-MM-DD");
     case FieldKind.DateTime:
-      return z.iso.datetime({ offset: true });
+      return Timestamp;
     case FieldKind.TextList:
       return z.array(z.string().max(200)).max(100);
     case FieldKind.Ref:

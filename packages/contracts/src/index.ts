@@ -40,7 +40,26 @@ export {
   isSupportedProtocolVersion,
   protocolVersionOf,
 } from "./protocol";
-export { DeviceId, EntityId, MessageResponse, PlainObject, ResponseId, Role, RoleSchema, Timestamp } from "./messages/common";
+export {
+  DeviceId,
+  EntityId,
+  MessageResponse,
+  PlainObject,
+  ResponseId,
+  Role,
+  RoleSchema,
+  ClientInstant,
+  MAX_INSTANT_MS,
+  MIN_CLIENT_INSTANT_MS,
+  MIN_INSTANT_MS,
+  Text,
+  Timestamp,
+  instantOutOfRangeIssue,
+  isStorableInstant,
+  isStorableText,
+  isoInstantMs,
+  unstorableTextIssue,
+} from "./messages/common";
 export {
   JsonWebKey,
   JwksResponse,

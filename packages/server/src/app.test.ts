@@ -28,6 +28,12 @@ describe("the HTTP surface", () => {
     expect(await res.json()).toEqual({ code: "NOT_FOUND", detail: "No route for GET /nope." });
   });
 
+  it("answers a path parameter that is not valid percent-encoding 400, not a missing route", async () => {
+    const res = await server.fetch("/sync/device/%E0%A4%A/revoke", { method: "POST" });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({ code: "BAD_REQUEST", detail: "The request path is not valid percent-encoding." });
+  });
+
   it("answers a known path with the wrong method 405", async () => {
     const res = await server.fetch("/healthz", { method: "POST" });
     expect(res.status).toBe(405);

@@ -2,6 +2,7 @@ import { join } from "node:path";
 import { AppError, openApiDocument } from "@repensar/contracts";
 import { createDatabase, type DatabaseHandle } from "@repensar/db";
 import { ensureFirstAdmin } from "./auth/accounts";
+import { startRevocationSync } from "./auth/revocation";
 import { registerAuthRoutes } from "./auth/routes";
 import type { Config } from "./config";
 import type { ServerContext } from "./context";
@@ -47,6 +48,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const keys = options.keys ?? (await loadSigningKeys(config));
   const context: ServerContext = { config, database, kv, keys, log, now: options.now ?? (() => new Date()) };
   await ensureFirstAdmin(context);
+  const stopRevocationSync = await startRevocationSync(context);
 
   const router = new Router();
   registerHealthRoutes(router, context);
@@ -79,6 +81,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     handle,
     close: async () => {
       stopHousekeeping();
+      await stopRevocationSync();
       await kv.close();
       if (!options.database) await database.close();
     },

@@ -5,10 +5,53 @@ export interface Logger {
   error(message: string, fields?: Record<string, unknown>): void;
 }
 
-function serialise(fields: Record<string, unknown>): Record<string, unknown> {
+const REDACTED = "[redacted]";
+
+/** Fields whose values are secrets wherever they appear: tokens, passwords, keys, cookies. */
+const SECRET_FIELD = /pass(word)?|secret|token|authorization|cookie|api[_-]?key|private[_-]?key/i;
+
+/**
+ * A value the log writes as it is, although its field is named like a secret: the first admin's
+ * generated password, which is shown once on purpose.
+ */
+export class Disclosed {
+  constructor(readonly value: string) {}
+}
+
+/**
+ * Secrets inside free text. Drizzle's message for a failed query ends with its parameters
+ * ("params: …"): whatever a client sent, push tokens and password hashes included. URLs and
+ * form-like text may carry `token=…` or `password=…`.
+ */
+export function redactText(text: string): string {
+  return text
+    .replace(/(\bparams: ).*$/gm, `$1${REDACTED}`)
+    .replace(/((?:^|[?&;,\s"'{])[\w-]*(?:pass(?:word)?|secret|token|api[_-]?key)[\w-]*=)[^&\s"';,}]*/gi, `$1${REDACTED}`)
+    .replace(/\b(Bearer\s+)[\w.~+/=-]+/g, `$1${REDACTED}`);
+}
+
+function serialiseError(error: Error, depth: number): Record<string, unknown> {
+  const out: Record<string, unknown> = { name: error.name, message: redactText(error.message) };
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === "string" || typeof code === "number") out["code"] = code;
+  if (error.stack) out["stack"] = redactText(error.stack);
+  if (error.cause !== undefined && depth < 5) out["cause"] = serialiseValue(error.cause, depth + 1);
+  return out;
+}
+
+function serialiseValue(value: unknown, depth: number): unknown {
+  if (value instanceof Disclosed) return value.value;
+  if (value instanceof Error) return serialiseError(value, depth);
+  if (typeof value === "string") return redactText(value);
+  if (Array.isArray(value)) return depth < 5 ? value.map((v) => serialiseValue(v, depth + 1)) : "[…]";
+  if (value !== null && typeof value === "object") return depth < 5 ? serialiseFields(value as Record<string, unknown>, depth + 1) : "[…]";
+  return value;
+}
+
+function serialiseFields(fields: Record<string, unknown>, depth = 0): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(fields)) {
-    out[key] = value instanceof Error ? { name: value.name, message: value.message, stack: value.stack } : value;
+    out[key] = SECRET_FIELD.test(key) && !(value instanceof Disclosed) && value !== null && value !== undefined ? REDACTED : serialiseValue(value, depth);
   }
   return out;
 }
@@ -16,7 +59,7 @@ function serialise(fields: Record<string, unknown>): Record<string, unknown> {
 export function createLogger(level: "silent" | "info" = "info"): Logger {
   const write = (severity: string, message: string, fields: Record<string, unknown> = {}) => {
     if (level === "silent") return;
-    const line = JSON.stringify({ time: new Date().toISOString(), level: severity, message, ...serialise(fields) });
+    const line = JSON.stringify({ time: new Date().toISOString(), level: severity, message: redactText(message), ...serialiseFields(fields) });
     if (severity === "error") console.error(line);
     else console.log(line);
   };

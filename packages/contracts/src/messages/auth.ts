@@ -1,13 +1,13 @@
 import { z } from "zod";
-import { DeviceId, ResponseId, RoleSchema } from "./common";
+import { DeviceId, ResponseId, RoleSchema, Text } from "./common";
 
 const Email = z.email().max(320);
 
 /** `POST /auth/register`: creates a user, and an organization of which they are the admin. */
 export const RegisterRequest = z.object({
   email: Email,
-  password: z.string().min(8).max(256),
-  name: z.string().trim().min(1).max(200),
+  password: Text.min(8).max(256),
+  name: Text.trim().min(1).max(200),
 });
 export type RegisterRequest = z.infer<typeof RegisterRequest>;
 
@@ -15,7 +15,7 @@ export type RegisterRequest = z.infer<typeof RegisterRequest>;
 export const LoginRequest = z.object({
   email: Email,
   // No minimum here: the policy applies when a password is set, not when one is checked.
-  password: z.string().min(1).max(256),
+  password: Text.min(1).max(256),
   device_id: DeviceId.optional(),
 });
 export type LoginRequest = z.infer<typeof LoginRequest>;
@@ -44,13 +44,13 @@ export type TokenResponse = z.infer<typeof TokenResponse>;
 
 /** `POST /auth/refresh`: trades a refresh token for a new pair (the old one is rotated out). */
 export const RefreshRequest = z.object({
-  refresh_token: z.string().min(1).max(512),
+  refresh_token: Text.min(1).max(512),
 });
 export type RefreshRequest = z.infer<typeof RefreshRequest>;
 
 /** `POST /auth/logout`: revokes the access token, and the refresh token's family when given. */
 export const LogoutRequest = z.object({
-  refresh_token: z.string().min(1).max(512).optional(),
+  refresh_token: Text.min(1).max(512).optional(),
 });
 export type LogoutRequest = z.infer<typeof LogoutRequest>;
 

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { DeviceId, MessageResponse, ResponseId, Timestamp, queryBoolean } from "./common";
+import { DeviceId, MessageResponse, ResponseId, Text, Timestamp, queryBoolean } from "./common";
 
 export const DeviceType = { Android: "android", Ios: "ios", Desktop: "desktop", Web: "web" } as const;
 export type DeviceType = (typeof DeviceType)[keyof typeof DeviceType];
@@ -36,13 +36,13 @@ const RequestPlatform = z.preprocess(
 /** `POST /sync/device/register`: registers a device, or updates it when already registered. */
 export const DeviceRegisterRequest = z.object({
   device_id: DeviceId,
-  device_name: z.string().trim().min(1).max(200),
+  device_name: Text.trim().min(1).max(200),
   device_type: DeviceTypeSchema,
   platform: RequestPlatform,
-  os_version: z.string().max(100).nullable().optional(),
-  app_version: z.string().max(100).nullable().optional(),
+  os_version: Text.max(100).nullable().optional(),
+  app_version: Text.max(100).nullable().optional(),
   /** FCM / APNS token. */
-  push_token: z.string().max(4096).nullable().optional(),
+  push_token: Text.max(4096).nullable().optional(),
 });
 export type DeviceRegisterRequest = z.infer<typeof DeviceRegisterRequest>;
 

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { Text } from "./common";
 
 /**
  * `POST /auth/password`: the signed-in user sets a new password. The current one is asked for
@@ -6,9 +7,9 @@ import { z } from "zod";
  */
 export const ChangePasswordRequest = z.object({
   // No minimum here: the policy applies when a password is set, not when one is checked.
-  current_password: z.string().min(1).max(256),
+  current_password: Text.min(1).max(256),
   /** The same policy as `RegisterRequest.password`. */
-  new_password: z.string().min(8).max(256),
+  new_password: Text.min(8).max(256),
 });
 export type ChangePasswordRequest = z.infer<typeof ChangePasswordRequest>;
 

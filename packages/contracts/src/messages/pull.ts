@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { isEntityType } from "../entities";
-import { DeviceId, EntityId, SyncToken, Timestamp } from "./common";
+import { DeviceId, EntityId, SyncToken, Text, Timestamp, instantOutOfRangeIssue, isStorableInstant, isoInstantMs } from "./common";
 
 export const Operation = { Create: "CREATE", Update: "UPDATE", Delete: "DELETE" } as const;
 export type Operation = (typeof Operation)[keyof typeof Operation];
@@ -22,9 +22,17 @@ export function unknownEntityTypes(entityTypes: readonly string[]): string[] {
  */
 export const PullRequest = z.object({
   device_id: DeviceId,
-  entity_types: z.array(z.string().min(1).max(64)).min(1).max(MAX_ENTITY_TYPES),
+  entity_types: z.array(Text.min(1).max(64)).min(1).max(MAX_ENTITY_TYPES),
   /** A `sync_token` from an earlier pull, an ISO-8601 timestamp (the source's clients), or null for a full sync. */
-  since: SyncToken.nullable().optional(),
+  since: SyncToken.refine(
+    (value) => {
+      const ms = isoInstantMs(value);
+      return ms === undefined || isStorableInstant(ms);
+    },
+    { message: instantOutOfRangeIssue.msg, params: { type: instantOutOfRangeIssue.type } },
+  )
+    .nullable()
+    .optional(),
   /** Max changes per entity type. */
   limit: z.number().int().min(1).max(MAX_PULL_LIMIT).default(DEFAULT_PULL_LIMIT),
 });

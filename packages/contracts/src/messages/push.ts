@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { ValidationIssue } from "../errors";
 import { ResolutionPolicy } from "../entities";
-import { DeviceId, EntityId, PlainObject, Timestamp } from "./common";
+import { ClientInstant, DeviceId, PlainObject, Timestamp } from "./common";
 import { OperationSchema } from "./pull";
 
 export const MAX_PUSH_CHANGES = 1000;
@@ -13,11 +13,15 @@ export const MAX_PUSH_CHANGES = 1000;
  */
 export const PushChange = z.object({
   entity_type: z.string().min(1).max(64),
-  entity_id: EntityId,
+  /**
+   * Bounded here, and held to `isStorableText` per change by the server (as `data` is): one
+   * change with an id PostgreSQL cannot store fails alone, the rest of the batch still applies.
+   */
+  entity_id: z.string().min(1).max(128),
   operation: OperationSchema,
   data: PlainObject,
   version: z.number().int().min(0),
-  modified_at: Timestamp.optional(),
+  modified_at: ClientInstant.optional(),
   modified_by_device_id: z.string().max(128).nullable().optional(),
   /** Ours: a client UUID that makes a replayed change answer its first answer. */
   change_id: z.uuid().optional(),

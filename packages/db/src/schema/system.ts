@@ -12,6 +12,7 @@ import {
   uniqueIndex,
   uuid,
 } from "drizzle-orm/pg-core";
+import { sql } from "drizzle-orm";
 
 const createdAt = () => timestamp("created_at", { withTimezone: true, mode: "date" }).notNull().defaultNow();
 const at = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
@@ -117,7 +118,12 @@ export const devices = pgTable(
     registeredAt: at("registered_at").notNull().defaultNow(),
     revokedAt: at("revoked_at"),
   },
-  (t) => [index("devices_org_idx").on(t.orgId), index("devices_user_idx").on(t.userId)],
+  (t) => [
+    index("devices_org_idx").on(t.orgId),
+    index("devices_user_idx").on(t.userId),
+    // Every instance reads recent revocations by this position once a second.
+    index("devices_revoked_idx").on(t.revokedAt).where(sql`${t.revokedAt} is not null`),
+  ],
 );
 
 /** Refresh tokens come in families (one login); reuse of a rotated token revokes the family. */
@@ -138,7 +144,11 @@ export const refreshTokenFamilies = pgTable(
     revokedAt: at("revoked_at"),
     revokedReason: text("revoked_reason"),
   },
-  (t) => [index("refresh_token_families_user_idx").on(t.userId), index("refresh_token_families_device_idx").on(t.deviceId)],
+  (t) => [
+    index("refresh_token_families_user_idx").on(t.userId),
+    index("refresh_token_families_device_idx").on(t.deviceId),
+    index("refresh_token_families_revoked_idx").on(t.revokedAt).where(sql`${t.revokedAt} is not null`),
+  ],
 );
 
 export const refreshTokens = pgTable(
@@ -166,7 +176,7 @@ export const revokedAccessTokens = pgTable(
     expiresAt: at("expires_at").notNull(),
     revokedAt: at("revoked_at").notNull().defaultNow(),
   },
-  (t) => [index("revoked_access_tokens_expiry_idx").on(t.expiresAt)],
+  (t) => [index("revoked_access_tokens_expiry_idx").on(t.expiresAt), index("revoked_access_tokens_revoked_idx").on(t.revokedAt)],
 );
 
 export const deviceSyncState = pgTable(

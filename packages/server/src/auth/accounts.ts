@@ -12,9 +12,10 @@ import { schema, type Executor } from "@repensar/db";
 import { count, eq, sql } from "drizzle-orm";
 import { AuditEvent, recordAudit } from "../audit";
 import type { ServerContext } from "../context";
+import { Disclosed } from "../log";
 import type { AuthenticatedRequest } from "./authenticate";
 import { hashPassword, verifyAgainstDummy, verifyPassword } from "./passwords";
-import { clearLoginAttempts, countLoginAttempt, countRegistration } from "./rate-limit";
+import { beginLoginAttempt, countRegistration } from "./rate-limit";
 import { familyOfRefreshToken, revokeFamily, rotateRefreshToken, startRefreshFamily } from "./refresh";
 import { revokeAccessToken } from "./revocation";
 import { issueAccessToken } from "./tokens";
@@ -137,10 +138,11 @@ export async function registerAccount(ctx: ServerContext, input: RegisterRequest
  * An unknown email and a wrong password answer alike, in about the same time.
  */
 export async function verifyCredentials(ctx: ServerContext, email: string, password: string, ipAddress: string): Promise<Account> {
-  await countLoginAttempt(ctx, email, ipAddress);
+  const attempt = await beginLoginAttempt(ctx, email, ipAddress);
   const account = await findAccountByEmail(ctx, email);
   const valid = account ? await verifyPassword(account.passwordHash, password) : await verifyAgainstDummy(password);
   if (!account || !valid || account.disabledAt) {
+    await attempt.failed();
     await recordAudit(ctx.database.db, {
       eventType: AuditEvent.LoginFailed,
       orgId: account?.orgId,
@@ -150,7 +152,7 @@ export async function verifyCredentials(ctx: ServerContext, email: string, passw
     });
     throw new AppError("INVALID_CREDENTIALS");
   }
-  await clearLoginAttempts(ctx, email);
+  await attempt.succeeded();
   return account;
 }
 
@@ -265,7 +267,7 @@ export async function ensureFirstAdmin(ctx: ServerContext): Promise<void> {
   });
   if (!created) return;
   if (generated) {
-    ctx.log.warn("first admin created; this password is shown once, sign in and change it under Account", { email, password });
+    ctx.log.warn("first admin created; this password is shown once, sign in and change it under Account", { email, password: new Disclosed(password) });
   } else {
     ctx.log.info("first admin created from ADMIN_EMAIL", { email });
   }

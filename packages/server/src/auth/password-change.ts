@@ -6,7 +6,7 @@ import type { ServerContext } from "../context";
 import { findAccountById } from "./accounts";
 import { hashPassword, verifyPassword } from "./passwords";
 import type { Principal } from "./principal";
-import { clearLoginAttempts, countLoginAttempt } from "./rate-limit";
+import { beginLoginAttempt } from "./rate-limit";
 import { revokeFamily } from "./refresh";
 
 export interface PasswordChange {
@@ -33,8 +33,9 @@ export async function changePassword(
 ): Promise<ChangePasswordResponse> {
   const account = await findAccountById(ctx, principal.userId);
   if (!account || account.disabledAt || account.orgId !== principal.orgId) throw new AppError("UNAUTHORIZED", "The account no longer exists.");
-  await countLoginAttempt(ctx, account.email, ipAddress);
+  const attempt = await beginLoginAttempt(ctx, account.email, ipAddress);
   if (!(await verifyPassword(account.passwordHash, change.currentPassword))) {
+    await attempt.failed();
     await recordAudit(ctx.database.db, {
       eventType: AuditEvent.LoginFailed,
       orgId: account.orgId,
@@ -45,7 +46,7 @@ export async function changePassword(
     });
     throw new AppError("INVALID_CREDENTIALS", "The current password is not correct.");
   }
-  await clearLoginAttempts(ctx, account.email);
+  await attempt.succeeded();
 
   const passwordHash = await hashPassword(change.newPassword);
   const { users, consoleSessions, refreshTokenFamilies: families } = schema;

@@ -30,7 +30,12 @@ export async function readJsonBody(request: Request, maxBytes: number): Promise<
 }
 
 async function readText(request: Request, maxBytes: number): Promise<string> {
-  if (!request.body) return "";
+  return Buffer.from(await readBytes(request, maxBytes)).toString("utf8");
+}
+
+/** The body's bytes, counted as they arrive (chunked or streamed bodies announce no length): 413 past `maxBytes`. */
+async function readBytes(request: Request, maxBytes: number): Promise<Uint8Array<ArrayBuffer>> {
+  if (!request.body) return new Uint8Array(0);
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
@@ -44,7 +49,28 @@ async function readText(request: Request, maxBytes: number): Promise<string> {
     }
     chunks.push(value);
   }
-  return Buffer.concat(chunks).toString("utf8");
+  const bytes = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return bytes;
+}
+
+/**
+ * The same request with its body read under the limit, for a handler that would otherwise read
+ * any amount (tRPC's fetch adapter): 413 `PAYLOAD_TOO_LARGE` before anything is parsed.
+ */
+export async function withBodyLimit(request: Request, maxBytes: number): Promise<Request> {
+  if (!request.body || request.method === "GET" || request.method === "HEAD") return request;
+  const announced = Number(request.headers.get("content-length") ?? "NaN");
+  if (Number.isFinite(announced) && announced > maxBytes) throw tooLarge(maxBytes);
+  const body = await readBytes(request, maxBytes);
+  const headers = new Headers(request.headers);
+  headers.delete("transfer-encoding");
+  headers.set("content-length", String(body.byteLength));
+  return new Request(request.url, { method: request.method, headers, body, signal: request.signal });
 }
 
 function tooLarge(maxBytes: number): AppError {

@@ -1,4 +1,5 @@
 import { AppError, isAppError } from "@repensar/contracts";
+import { isDatabaseUnavailable } from "@repensar/db";
 import type { Logger } from "../log";
 
 export function json(body: unknown, status = 200, headers: Record<string, string> = {}): Response {
@@ -19,11 +20,27 @@ export function jsonText(body: string, status = 200, headers: Record<string, str
  * SQL or connection string.
  */
 export function errorResponse(error: unknown, log: Logger): Response {
-  const appError = isAppError(error) ? error : internal(error, log);
+  const appError = toAppError(error, log);
   return json(appError.toBody(), appError.status, { ...appError.headers });
 }
 
-function internal(error: unknown, log: Logger): AppError {
+/** How soon a client should try again when the database is unreachable. */
+export const UNAVAILABLE_RETRY_AFTER_SECONDS = 5;
+
+/**
+ * The domain error for anything thrown: itself when it is one; 503 `SERVICE_UNAVAILABLE` with
+ * `Retry-After` when the database could not be reached (clients back off and retry, instead of
+ * treating an outage as a bug); otherwise a logged 500 `INTERNAL_ERROR`.
+ */
+export function toAppError(error: unknown, log: Logger): AppError {
+  if (isAppError(error)) return error;
+  if (isDatabaseUnavailable(error)) {
+    log.warn("database unavailable", { error });
+    return new AppError("SERVICE_UNAVAILABLE", "The database is not reachable; retry later.", {
+      headers: { "Retry-After": String(UNAVAILABLE_RETRY_AFTER_SECONDS) },
+      cause: error,
+    });
+  }
   log.error("unhandled error", { error });
   return new AppError("INTERNAL_ERROR");
 }

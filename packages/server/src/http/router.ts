@@ -54,16 +54,19 @@ function matchSegments(pattern: string[], parts: string[]): Record<string, strin
     const p = pattern[i] ?? "";
     const part = parts[i] ?? "";
     if (p.startsWith(":")) {
-      let decoded: string;
-      try {
-        decoded = decodeURIComponent(part);
-      } catch {
-        return undefined;
-      }
-      params[p.slice(1)] = decoded;
+      params[p.slice(1)] = decodeSegment(part);
     } else if (p !== part) {
       return undefined;
     }
   }
   return params;
+}
+
+/** A path segment, decoded; 400 when it is not percent-encoding that decodes (`%zz`, `%E0%A4%A`). */
+function decodeSegment(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    throw new AppError("BAD_REQUEST", "The request path is not valid percent-encoding.");
+  }
 }

@@ -21,6 +21,17 @@ export function keyValueSuite(name: string, make: () => KeyValueStore): void {
       expect(second.resetMs).toBeLessThanOrEqual(60_000);
     });
 
+    it("takes a hit back without reviving a counter that is gone", async () => {
+      const key = `release:${Math.random()}`;
+      await store.hit(key, 60_000);
+      await store.hit(key, 60_000);
+      await store.release(key);
+      expect((await store.hit(key, 60_000)).count).toBe(2);
+      const gone = `release-gone:${Math.random()}`;
+      await store.release(gone);
+      expect(await store.get(gone)).toBeNull();
+    });
+
     it("forgets a counter after its window", async () => {
       const key = `short:${Math.random()}`;
       await store.hit(key, 20);

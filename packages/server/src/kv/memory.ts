@@ -36,6 +36,10 @@ export function createMemoryStore(now: () => number = Date.now): KeyValueStore {
       entry.value = String(Number(entry.value) + 1);
       return { count: Number(entry.value), resetMs: entry.expiresAt - now() };
     },
+    release: async (key) => {
+      const entry = live(key);
+      if (entry) entry.value = String(Math.max(0, Number(entry.value) - 1));
+    },
     get: async (key) => live(key)?.value ?? null,
     set: async (key, value, ttlMs) => {
       entries.set(key, { value, expiresAt: ttlMs === undefined ? Number.POSITIVE_INFINITY : now() + ttlMs });

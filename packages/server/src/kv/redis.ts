@@ -1,6 +1,9 @@
 import { Redis } from "ioredis";
 import type { KeyValueStore } from "./store";
 
+/** DECR that neither creates a key (it would live forever without a TTL) nor goes below zero. */
+const RELEASE_SCRIPT = `if redis.call("get", KEYS[1]) and tonumber(redis.call("get", KEYS[1])) > 0 then return redis.call("decr", KEYS[1]) end return 0`;
+
 /**
  * Redis through ioredis. Commands fail fast when Redis is unreachable (no offline queue,
  * one retry) so callers can fall back to PostgreSQL instead of hanging.
@@ -63,6 +66,9 @@ export function createRedisStore(url: string, keyPrefix: string): KeyValueStore 
       }
       return { count, resetMs: pttl };
     },
+    release: async (key) => {
+      await (await ready()).eval(RELEASE_SCRIPT, 1, key);
+    },
     get: async (key) => (await ready()).get(key),
     set: async (key, value, ttlMs) => {
       const redis = await ready();
@@ -79,14 +85,18 @@ export function createRedisStore(url: string, keyPrefix: string): KeyValueStore 
     subscribe: async (channel, listener) => {
       let set = listeners.get(channel);
       if (!set) {
-        set = new Set();
-        listeners.set(channel, set);
+        // Subscribed first, registered after: a SUBSCRIBE that failed (Redis down) leaves nothing
+        // behind, so the next caller sends it again instead of waiting on a channel never joined.
+        // Once joined, ioredis joins again by itself after every reconnect.
         await subscriberClient().subscribe(keyPrefix + channel);
+        set = listeners.get(channel) ?? new Set();
+        listeners.set(channel, set);
       }
       set.add(listener);
+      const joined = set;
       return async () => {
-        set.delete(listener);
-        if (set.size === 0) {
+        joined.delete(listener);
+        if (joined.size === 0 && listeners.get(channel) === joined) {
           listeners.delete(channel);
           await subscriber?.unsubscribe(keyPrefix + channel);
         }

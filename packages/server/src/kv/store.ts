@@ -7,6 +7,8 @@ export interface KeyValueStore {
   readonly kind: "redis" | "memory";
   /** Adds one to a counter that expires `ttlMs` after its first hit; answers the count and time left. */
   hit(key: string, ttlMs: number): Promise<{ count: number; resetMs: number }>;
+  /** Takes one back from a counter of `hit`, if it still exists (never below zero, never reviving it). */
+  release(key: string): Promise<void>;
   get(key: string): Promise<string | null>;
   set(key: string, value: string, ttlMs?: number): Promise<void>;
   del(key: string): Promise<void>;

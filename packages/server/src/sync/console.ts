@@ -1,4 +1,4 @@
-import { EntityTypeSchema, isEntityType, type SyncStatusResponse } from "@repensar/contracts";
+import { DeviceId, EntityTypeSchema, isEntityType, Text, Timestamp, type SyncStatusResponse } from "@repensar/contracts";
 import { schema } from "@repensar/db";
 import { and, count, desc, eq, gte, lt, sql, type SQL } from "drizzle-orm";
 import { z } from "zod";
@@ -13,12 +13,12 @@ import { syncStatus } from "./status";
  * caller's organization.
  */
 
-const Instant = z.iso.datetime({ offset: true });
+const Instant = Timestamp;
 
 export const AuditQuery = z.object({
   user_id: z.uuid().optional(),
-  device_id: z.string().min(1).max(128).optional(),
-  event_type: z.string().min(1).max(64).optional(),
+  device_id: DeviceId.optional(),
+  event_type: Text.min(1).max(64).optional(),
   from: Instant.optional(),
   to: Instant.optional(),
   limit: z.number().int().min(1).max(500).default(50),
@@ -76,7 +76,7 @@ export const ActivityQuery = z.object({
   bucket: z.enum(["hour", "day"]).default("day"),
   from: Instant,
   to: Instant,
-  device_id: z.string().min(1).max(128).optional(),
+  device_id: DeviceId.optional(),
 });
 export type ActivityQuery = z.input<typeof ActivityQuery>;
 
@@ -124,7 +124,7 @@ export const EntityBrowseQuery = z.object({
   entity_type: EntityTypeSchema,
   include_deleted: z.boolean().default(false),
   /** Matches the id or any text field, case-insensitively. */
-  search: z.string().min(1).max(200).optional(),
+  search: Text.min(1).max(200).optional(),
   limit: z.number().int().min(1).max(500).default(50),
   offset: z.number().int().min(0).default(0),
 });

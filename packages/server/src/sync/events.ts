@@ -1,9 +1,11 @@
-import type { SyncPoke } from "@repensar/contracts";
+import { AppError, type SyncPoke } from "@repensar/contracts";
 import { z } from "zod";
 import type { ServerContext } from "../context";
 
 /** One channel for every organization; each instance fans a poke out to its own listeners. */
 export const POKE_CHANNEL = "sync:pokes";
+/** How soon a client should try again when pub/sub is unreachable. */
+const EVENTS_RETRY_AFTER_SECONDS = 5;
 /** A comment line now and then keeps proxies from closing an idle stream. */
 const HEARTBEAT_MS = 25_000;
 
@@ -44,7 +46,13 @@ function createPokeHub(ctx: ServerContext): PokeHub {
   };
   return {
     async listen(orgId, listener) {
-      subscribed ??= ctx.kv.subscribe(POKE_CHANNEL, dispatch);
+      // A subscription that failed (Redis down) is forgotten, so the next stream tries again
+      // instead of failing until the process restarts. One that succeeded survives outages:
+      // the store joins the channel again after every reconnect.
+      subscribed ??= ctx.kv.subscribe(POKE_CHANNEL, dispatch).catch((error: unknown) => {
+        subscribed = null;
+        throw error;
+      });
       await subscribed;
       const set = listeners.get(orgId) ?? new Set();
       set.add(listener);
@@ -85,41 +93,48 @@ export interface StreamAuthorization {
 export async function pokeStream(ctx: ServerContext, orgId: string, auth: StreamAuthorization): Promise<Response> {
   const encoder = new TextEncoder();
   let closed = false;
-  let stop: (() => void) | undefined;
+  let controller: ReadableStreamDefaultController<Uint8Array> | undefined;
+  const send = (text: string) => {
+    try {
+      controller?.enqueue(encoder.encode(text));
+    } catch {
+      // The stream was closed under us; `cancel` cleans up.
+    }
+  };
+  let stop: () => void;
+  try {
+    // Subscribed before answering: when pub/sub is unreachable the client gets a clean 503 to
+    // retry on, not a stream that dies at once.
+    stop = await hubFor(ctx).listen(orgId, (poke) => send(`event: poke\ndata: ${JSON.stringify(poke)}\n\n`));
+  } catch (error) {
+    ctx.log.warn("sync events unavailable: pub/sub not reachable", { error });
+    throw new AppError("SERVICE_UNAVAILABLE", "Live updates are unavailable for now; keep pulling, and retry later.", {
+      headers: { "Retry-After": String(EVENTS_RETRY_AFTER_SECONDS) },
+      cause: error,
+    });
+  }
   let heartbeat: NodeJS.Timeout | undefined;
   let expiry: NodeJS.Timeout | undefined;
   const cleanUp = () => {
+    if (closed) return;
     closed = true;
-    stop?.();
+    stop();
     if (heartbeat) clearInterval(heartbeat);
     if (expiry) clearTimeout(expiry);
   };
   const body = new ReadableStream<Uint8Array>({
-    start: async (controller) => {
-      const send = (text: string) => {
-        try {
-          controller.enqueue(encoder.encode(text));
-        } catch {
-          // The stream was closed under us; `cancel` cleans up.
-        }
-      };
+    start: (streamController) => {
+      controller = streamController;
       const end = (reason: "token_expired" | "token_revoked") => {
         if (closed) return;
         send(`event: end\ndata: ${JSON.stringify({ reason })}\n\n`);
         cleanUp();
         try {
-          controller.close();
+          streamController.close();
         } catch {
           // Already closed by the client.
         }
       };
-      const listening = await hubFor(ctx).listen(orgId, (poke) => send(`event: poke\ndata: ${JSON.stringify(poke)}\n\n`));
-      // The client may have gone while we subscribed: `cancel` ran before there was anything to stop.
-      if (closed) {
-        listening();
-        return;
-      }
-      stop = listening;
       heartbeat = setInterval(() => {
         void auth.stillAuthorized().then(
           (ok) => (ok ? send(`: keep-alive\n\n`) : end("token_revoked")),

@@ -1,4 +1,13 @@
-import { AppError, isEntityType, type EntityChange, type EntityType, type PullResponse } from "@repensar/contracts";
+import {
+  AppError,
+  isEntityType,
+  isStorableInstant,
+  isoInstantMs,
+  MIN_INSTANT_MS,
+  type EntityChange,
+  type EntityType,
+  type PullResponse,
+} from "@repensar/contracts";
 import { sql, type SQL } from "drizzle-orm";
 import type { Principal } from "../auth/principal";
 import { AuditEvent, recordAudit } from "../audit";
@@ -45,7 +54,9 @@ function startingCursors(ctx: ServerContext, principal: Principal, input: PullIn
     if (instant === undefined) {
       throw new AppError("INVALID_SYNC_TOKEN", "`since` is neither a sync token, an ISO-8601 timestamp, nor null.");
     }
-    for (const type of input.entity_types) cursors.set(type, fromStart(instant - ISO_SINCE_MARGIN_MS));
+    // The margin may reach before year 1, which PostgreSQL cannot compare with: start there instead.
+    const from = Math.max(instant - ISO_SINCE_MARGIN_MS, MIN_INSTANT_MS);
+    for (const type of input.entity_types) cursors.set(type, fromStart(from));
     return { cursors, pulledBefore: 0 };
   }
   const payload = decodeSyncToken(since, ctx.keys.tokenSecret, {
@@ -60,10 +71,10 @@ function startingCursors(ctx: ServerContext, principal: Principal, input: PullIn
   return { cursors, pulledBefore: payload.n ?? 0 };
 }
 
+/** An ISO-8601 `since` PostgreSQL can compare with (the contract refuses the others, 422). */
 function parseIsoInstant(value: string): number | undefined {
-  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/i.test(value)) return undefined;
-  const ms = Date.parse(value);
-  return Number.isFinite(ms) ? ms : undefined;
+  const ms = isoInstantMs(value);
+  return ms !== undefined && isStorableInstant(ms) ? ms : undefined;
 }
 
 const SNAPSHOT_XMIN = sql.raw(`pg_snapshot_xmin(pg_current_snapshot())`);

@@ -73,11 +73,6 @@ function checkChange(change: PushChange, index: number): CheckedChange | Outcome
       { loc: ["version"], msg: `version must be at most ${MAX_VERSION}`, type: "too_big" },
     ]);
   }
-  if (change.modified_at !== undefined && !storableInstant(change.modified_at)) {
-    return failed(change, "VALIDATION_ERROR", [
-      { loc: ["modified_at"], msg: "modified_at must be an instant from year 1 to year 9999 (UTC)", type: "value_error" },
-    ]);
-  }
   const type = change.entity_type;
   if (Object.hasOwn(change.data, "id") && change.data["id"] !== change.entity_id) {
     return failed(change, "VALIDATION_ERROR", [{ loc: ["data", "id"], msg: "data.id must equal entity_id", type: "value_error" }]);
@@ -92,13 +87,6 @@ function checkChange(change: PushChange, index: number): CheckedChange | Outcome
     );
   }
   return { index, change, type, data: change.operation === "CREATE" ? completeRow(type, checked.data) : checked.data };
-}
-
-/** An instant PostgreSQL stores and reads back as written: years 1 to 9999 in UTC. */
-function storableInstant(value: string): boolean {
-  const at = new Date(value);
-  const year = at.getUTCFullYear();
-  return !Number.isNaN(at.getTime()) && year >= 1 && year <= 9999;
 }
 
 const isOutcome = (value: CheckedChange | Outcome): value is Outcome => "result" in value;

@@ -1,5 +1,4 @@
 import {
-  AppError,
   ConflictListQuery,
   isEntityType,
   PullRequestWithKnownTypes,
@@ -19,23 +18,12 @@ import { metricsFor } from "./metrics";
 import { pullChangesBody } from "./pull";
 import { pushChanges } from "./push";
 import { syncStatus } from "./status";
-import { unstorableString } from "./validate";
-
-/** A device id PostgreSQL could not even compare is refused as the schema violation it is. */
-function storableDeviceId(value: string | undefined, location: "body" | "query"): void {
-  if (value !== undefined && unstorableString(value)) {
-    throw new AppError("VALIDATION_ERROR", [
-      { loc: [location, "device_id"], msg: "Text may not contain NUL characters or lone surrogates", type: "string_unstorable" },
-    ]);
-  }
-}
 
 /** /sync/pull, /sync/push, /sync/conflicts, /sync/status, /sync/events, and /metrics. */
 export function registerSyncRoutes(router: Router, ctx: ServerContext): void {
   router.on("POST", "/sync/pull", async ({ request }) => {
     const principal = await authenticateRequest(ctx, request);
     const input = parseInput(PullRequestWithKnownTypes, await readJsonBody(request, ctx.config.maxBodyBytes), "body");
-    storableDeviceId(input.device_id, "body");
     await requireActiveDevice(ctx, principal, input.device_id);
     const entityTypes = [...new Set(input.entity_types.filter(isEntityType))];
     return jsonText(await pullChangesBody(ctx, principal, { ...input, entity_types: entityTypes }));
@@ -44,7 +32,6 @@ export function registerSyncRoutes(router: Router, ctx: ServerContext): void {
   router.on("POST", "/sync/push", async ({ request }) => {
     const principal = await authenticateRequest(ctx, request);
     const input = parseInput(PushRequest, await readJsonBody(request, ctx.config.maxBodyBytes), "body");
-    storableDeviceId(input.device_id, "body");
     await requireActiveDevice(ctx, principal, input.device_id);
     return json(await pushChanges(ctx, principal, input));
   });
@@ -52,7 +39,6 @@ export function registerSyncRoutes(router: Router, ctx: ServerContext): void {
   router.on("GET", "/sync/conflicts", async ({ request, url }) => {
     const principal = await authenticateRequest(ctx, request);
     const query = parseInput(ConflictListQuery, queryObject(url), "query");
-    storableDeviceId(query.device_id, "query");
     return json(await listConflicts(ctx, principal, query));
   });
 
@@ -65,7 +51,6 @@ export function registerSyncRoutes(router: Router, ctx: ServerContext): void {
   router.on("GET", "/sync/status", async ({ request, url }) => {
     const principal = await authenticateRequest(ctx, request);
     const query = parseInput(SyncStatusQuery, queryObject(url), "query");
-    storableDeviceId(query.device_id, "query");
     return json(await syncStatus(ctx, principal, query.device_id));
   });
 

@@ -1,6 +1,8 @@
 import {
   entityDefinitions,
   FieldKind,
+  isStorableText,
+  unstorableTextIssue,
   validateEntityData,
   type EntityType,
   type EntityValidation,
@@ -10,19 +12,14 @@ import {
 const INT32_MIN = -2_147_483_648;
 const INT32_MAX = 2_147_483_647;
 
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
-/**
- * A string PostgreSQL cannot store: text columns and jsonb refuse NUL, and jsonb refuses an
- * escaped lone surrogate. Caught here so such input is a validation error, never a database one.
- */
+/** A string PostgreSQL cannot store: the contract's one rule (`isStorableText`), for values checked one change at a time. */
 export function unstorableString(value: string): boolean {
-  return value.includes("\u0000") || LONE_SURROGATE.test(value);
+  return !isStorableText(value);
 }
 
 function storableIssues(value: unknown, loc: (string | number)[], out: EntityValidationIssue[]): void {
   if (typeof value === "string") {
-    if (unstorableString(value)) out.push({ loc, msg: "Text may not contain NUL characters or lone surrogates", type: "string_unstorable" });
+    if (unstorableString(value)) out.push({ loc, ...unstorableTextIssue });
   } else if (Array.isArray(value)) {
     value.forEach((item, i) => storableIssues(item, [...loc, i], out));
   } else if (value !== null && typeof value === "object") {

@@ -52,3 +52,5 @@ export function statusOnOwnConnection(url: string, headers: Record<string, strin
     req.end(body);
   });
 }
+
+export { freePort as freeServicePort, hasCommand, startThrowawayPostgres, startThrowawayRedis, type ThrowawayServer } from "./services";

@@ -4,7 +4,8 @@ import { readSessionToken, sessionCookie, validateSessionToken } from "../auth/s
 import type { ServerContext } from "../context";
 import { clientAddress } from "../http/client-address";
 import type { RequestInfo } from "../http/router";
-import type { TrpcContext } from "./init";
+import { toAppError } from "../http/respond";
+import { asTrpcError, type TrpcContext } from "./init";
 
 export interface TrpcContextOptions {
   req: Request;
@@ -22,7 +23,13 @@ export async function createTrpcContext(ctx: ServerContext, options: TrpcContext
   const token = readSessionToken(options.req);
   let principal: Principal | null = null;
   if (token) {
-    const valid = await validateSessionToken(ctx, token);
+    let valid: Awaited<ReturnType<typeof validateSessionToken>>;
+    try {
+      valid = await validateSessionToken(ctx, token);
+    } catch (error) {
+      // Before any procedure runs: an unreachable database is still a 503, not a 500.
+      throw asTrpcError(toAppError(error, ctx.log));
+    }
     if (valid) {
       principal = valid.principal;
       if (valid.renewed) options.resHeaders.append("set-cookie", sessionCookie(ctx, token, valid.session.expiresAt));

@@ -1,9 +1,11 @@
 import { AppError, errorCatalog, isAppError, validationError, type ErrorCode, type ValidationIssue } from "@repensar/contracts";
+import { isDatabaseUnavailable } from "@repensar/db";
 import { initTRPC, TRPCError } from "@trpc/server";
 import { ZodError } from "zod";
 import type { Principal } from "../auth/principal";
 import { checkOrigin } from "../auth/sessions";
 import type { ServerContext } from "../context";
+import { UNAVAILABLE_RETRY_AFTER_SECONDS } from "../http/respond";
 
 /** What every procedure receives: the services, the caller (when signed in) and the HTTP exchange. */
 export interface TrpcContext {
@@ -15,11 +17,19 @@ export interface TrpcContext {
   clientAddress: string;
 }
 
-/** The domain error a tRPC error carries, if any: thrown directly, or a failed input parse. */
+/** The domain error a tRPC error carries, if any: thrown directly, a failed input parse, or an unreachable database. */
 function appErrorOf(error: TRPCError): AppError | undefined {
   if (isAppError(error.cause)) return error.cause;
   if (error.cause instanceof ZodError) return validationError(error.cause, ["input"]);
+  if (isDatabaseUnavailable(error.cause)) return unavailable(error.cause);
   return undefined;
+}
+
+function unavailable(cause: unknown): AppError {
+  return new AppError("SERVICE_UNAVAILABLE", "The database is not reachable; retry later.", {
+    headers: { "Retry-After": String(UNAVAILABLE_RETRY_AFTER_SECONDS) },
+    cause,
+  });
 }
 
 const t = initTRPC.context<TrpcContext>().create({
@@ -50,12 +60,15 @@ const base = t.middleware(async ({ ctx, type, next }) => {
   const result = await next();
   if (!result.ok) {
     const appError = appErrorOf(result.error);
+    // When to try again travels as on REST (a 429's or a 503's `Retry-After`).
+    const retryAfter = appError?.headers?.["Retry-After"];
+    if (retryAfter !== undefined) ctx.resHeaders.set("Retry-After", retryAfter);
     if (appError && result.error.code !== appError.trpcCode) throw asTrpcError(appError);
   }
   return result;
 });
 
-function asTrpcError(appError: AppError): TRPCError {
+export function asTrpcError(appError: AppError): TRPCError {
   return new TRPCError({ code: appError.trpcCode, message: appError.message, cause: appError });
 }
 

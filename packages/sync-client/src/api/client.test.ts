@@ -90,6 +90,13 @@ describe("the REST client", () => {
     const error = await busy.me().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ApiError);
     expect(error).toMatchObject({ status: 429, retryable: true, retryAfterMs: 3000, message: "Too many requests; retry later" });
+    // A CDN's own status (520) in front of the server's 503: the code still says "come back later".
+    const unavailable = createApiClient({
+      baseUrl: "http://sync.test",
+      tokens,
+      fetch: fakeFetch(() => json(520, { detail: "The database is not reachable; retry later.", code: "SERVICE_UNAVAILABLE" }, { "retry-after": "5" })).fetch,
+    });
+    await expect(unavailable.me()).rejects.toMatchObject({ code: "SERVICE_UNAVAILABLE", retryable: true, retryAfterMs: 5000 });
     const wrong = createApiClient({ baseUrl: "http://sync.test", tokens, fetch: fakeFetch(() => json(404, { detail: "Conflict not found", code: "CONFLICT_NOT_FOUND" })).fetch });
     await expect(wrong.resolveConflict("x", { resolution: "server_wins" })).rejects.toMatchObject({ code: "CONFLICT_NOT_FOUND", retryable: false });
   });

@@ -18,6 +18,12 @@ export function isRetryableStatus(status: number): boolean {
   return RETRYABLE_STATUS.has(status);
 }
 
+/**
+ * Catalog codes worth another try whatever status a proxy in front of the server put on them:
+ * the server is overloaded, or its database or Redis is unreachable, for a while.
+ */
+const RETRYABLE_CODES: ReadonlySet<string> = new Set(["SERVICE_UNAVAILABLE", "RATE_LIMITED"]);
+
 export interface ApiErrorInit {
   readonly code: string;
   /** HTTP status; 0 when no response arrived. */
@@ -70,5 +76,5 @@ export function errorFromResponse(status: number, body: unknown, retryAfterMs: n
   if (!parsed.success) message = `The server answered with status ${status}`;
   else if (typeof parsed.data.detail === "string") message = parsed.data.detail;
   else message = `The request is not valid: ${parsed.data.detail.map((i) => `${i.loc.join(".")}: ${i.msg}`).join("; ")}`;
-  return new ApiError(message, { code, status, retryable: isRetryableStatus(status), retryAfterMs });
+  return new ApiError(message, { code, status, retryable: isRetryableStatus(status) || RETRYABLE_CODES.has(code), retryAfterMs });
 }

@@ -1,4 +1,4 @@
-import { AppError, ChangePasswordRequest } from "@repensar/contracts";
+import { AppError, ChangePasswordRequest, Text } from "@repensar/contracts";
 import { z } from "zod";
 import { me, verifyCredentials } from "../../auth/accounts";
 import { AuditEvent, recordAudit } from "../../audit";
@@ -6,7 +6,7 @@ import { changePassword } from "../../auth/password-change";
 import { blankSessionCookie, createSession, invalidateSession, sessionCookie } from "../../auth/sessions";
 import { publicProcedure, router, userProcedure } from "../init";
 
-export const SignInInput = z.object({ email: z.email().max(320), password: z.string().min(1).max(256) });
+export const SignInInput = z.object({ email: z.email().max(320), password: Text.min(1).max(256) });
 
 /** The console's shape of `ChangePasswordRequest`: the same policy, in the console's casing. */
 export const ChangePasswordInput = z.object({

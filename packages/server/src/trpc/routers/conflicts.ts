@@ -1,4 +1,4 @@
-import { ConflictResolutionSchema, ConflictTypeSchema, DeviceId, EntityTypeSchema, PlainObject } from "@repensar/contracts";
+import { ConflictResolutionSchema, ConflictTypeSchema, DeviceId, EntityTypeSchema, PlainObject, Text } from "@repensar/contracts";
 import { z } from "zod";
 import { getConflict, listConflicts, resolveConflict } from "../../sync/conflicts";
 import { router, userProcedure } from "../init";
@@ -15,7 +15,7 @@ export const ConflictFilterInput = z
   .default({ unresolvedOnly: true, limit: 50, offset: 0 });
 
 export const ResolveInput = z.object({
-  conflictId: z.string().min(1).max(64),
+  conflictId: Text.min(1).max(64),
   resolution: ConflictResolutionSchema,
   mergedData: PlainObject.nullable().optional(),
 });
@@ -33,7 +33,7 @@ export const conflictsRouter = router({
     }),
   ),
   get: userProcedure
-    .input(z.object({ conflictId: z.string().min(1).max(64) }))
+    .input(z.object({ conflictId: Text.min(1).max(64) }))
     .query(({ ctx, input }) => getConflict(ctx.ctx, ctx.principal, input.conflictId)),
   resolve: userProcedure
     .input(ResolveInput)

@@ -1,4 +1,4 @@
-import { DeviceId, DevicePlatformSchema, type Device } from "@repensar/contracts";
+import { DeviceId, DevicePlatformSchema, Text, type Device } from "@repensar/contracts";
 import { schema } from "@repensar/db";
 import { inArray } from "drizzle-orm";
 import { z } from "zod";
@@ -14,7 +14,7 @@ export const DeviceFilterInput = z
     /** With `active` unset: include revoked devices. */
     includeInactive: z.boolean().optional(),
     /** Part of the device's name or id. */
-    search: z.string().trim().max(200).optional(),
+    search: Text.trim().max(200).optional(),
     /** Admins: one member's devices. */
     userId: z.uuid().optional(),
   })

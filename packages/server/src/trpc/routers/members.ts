@@ -1,4 +1,4 @@
-import { RoleSchema } from "@repensar/contracts";
+import { RoleSchema, Text } from "@repensar/contracts";
 import { z } from "zod";
 import { me } from "../../auth/accounts";
 import { acceptInvitation, changeRole, inviteMember, listMembers, listPendingInvitations, removeMember } from "../../auth/members";
@@ -7,9 +7,9 @@ import { adminProcedure, publicProcedure, router, userProcedure } from "../init"
 
 export const InviteInput = z.object({ email: z.email().max(320), role: RoleSchema.default("member") });
 export const AcceptInvitationInput = z.object({
-  token: z.string().min(1).max(200),
-  name: z.string().trim().min(1).max(200),
-  password: z.string().min(8).max(256),
+  token: Text.min(1).max(200),
+  name: Text.trim().min(1).max(200),
+  password: Text.min(8).max(256),
 });
 const MemberInput = z.object({ userId: z.uuid() });
 

@@ -1,0 +1,3 @@
+CREATE INDEX "devices_revoked_idx" ON "devices" USING btree ("revoked_at") WHERE "devices"."revoked_at" is not null;--> statement-breakpoint
+CREATE INDEX "refresh_token_families_revoked_idx" ON "refresh_token_families" USING btree ("revoked_at") WHERE "refresh_token_families"."revoked_at" is not null;--> statement-breakpoint
+CREATE INDEX "revoked_access_tokens_revoked_idx" ON "revoked_access_tokens" USING btree ("revoked_at");
