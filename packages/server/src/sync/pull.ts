@@ -106,8 +106,10 @@ export function unsentRows(type: EntityType, cursor: TypeCursor, orgId: string):
  */
 function typePageQuery(type: EntityType, cursor: TypeCursor, orgId: string, limit: number): SQL {
   const e = entitySql(type);
-  // The page's keys first, then the JSON of just those rows: however the planner reaches the
-  // keys (without statistics it may sort every unsent row), it renders no more than a page.
+  // The page's keys first, then the JSON of just those rows, each looked up by its key (the
+  // `limit 1` keeps the planner from flattening the lookup into a join it could hash): however
+  // the planner reaches the keys (without statistics it may sort every unsent row), it renders
+  // no more than a page.
   return sql`(select ${type}::text as entity_type, k.txid::text as txid, k.seq::text as seq,
                 json_build_object(
                   'entity_type', ${type}::text,
@@ -119,7 +121,7 @@ function typePageQuery(type: EntityType, cursor: TypeCursor, orgId: string, limi
                   'modified_by_device_id', t.modified_by_device_id
                 )::text as change
               from (select t.id, t.txid, t.seq ${unsentRows(type, cursor, orgId)} order by t.txid, t.seq limit ${limit + 1}) k
-              join ${e.table} t on t.org_id = ${orgId} and t.id = k.id
+              cross join lateral (select * from ${e.table} r where r.org_id = ${orgId} and r.id = k.id limit 1) t
               order by k.txid, k.seq)`;
 }
 
