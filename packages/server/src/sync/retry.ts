@@ -11,8 +11,9 @@ export function sqlState(error: unknown): string | undefined {
 }
 
 /**
- * Runs a transaction again when PostgreSQL chose it as a deadlock victim or serialization failure:
- * concurrent pushes lock rows in the order their clients sent them, so two batches can cross.
+ * Runs a transaction again when PostgreSQL chose it as a deadlock victim or serialization failure.
+ * A push locks its rows in id order, so two pushes wait for each other rather than cross; other
+ * writers (conflict resolution, the console) can still meet a batch the other way round.
  */
 export async function withRetry<T>(run: () => Promise<T>, attempts = 4): Promise<T> {
   for (let attempt = 1; ; attempt++) {
