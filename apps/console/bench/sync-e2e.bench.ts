@@ -30,6 +30,7 @@ import { createSqliteStore } from "@repensar/sync-client/sqlite";
 import { entityTypes } from "@repensar/contracts";
 import postgres from "postgres";
 import { startConsole, type ConsoleProcess } from "../test/server-process";
+import { benchEnv } from "./env";
 
 class BenchError extends Error {}
 function must<T>(value: T | undefined | null, message: string): T {
@@ -40,8 +41,7 @@ function must<T>(value: T | undefined | null, message: string): T {
 const sizes = (raw: string | undefined, fallback: number[]): number[] =>
   raw ? raw.split(",").map((s) => Number(s.trim())).filter((n) => Number.isInteger(n) && n > 0) : fallback;
 
-// The bench is a script of its own; it reads its few knobs here and nowhere else.
-const env = process.env;
+const env = benchEnv;
 const UPLOAD_SIZES = sizes(env["BENCH_UPLOAD_ROWS"], [10_000, 50_000]);
 const INITIAL_ROWS = sizes(env["BENCH_INITIAL_ROWS"], [100_000])[0] ?? 100_000;
 const PUSH_BATCH = Number(env["BENCH_PUSH_BATCH"] ?? 0) || undefined;
