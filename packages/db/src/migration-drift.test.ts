@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { generateDrizzleJson, generateMigration, type DrizzleSnapshotJSON } from "drizzle-kit/api";
+import { getTableName } from "drizzle-orm";
 import { expect, it } from "vitest";
 import * as schema from "./schema";
 
@@ -20,4 +21,12 @@ it("has a committed migration for every change to the drizzle schema (else run `
   // A renamed or dropped column makes drizzle-kit ask what was meant; with no TTY that throws
   // ("Interactive prompts require a TTY"), which fails this test too: answer it in `db:generate`.
   expect(await generateMigration(committed, current)).toEqual([]);
+});
+
+// The drift check above sees what drizzle-kit sees: the schema module's top-level exports. A table
+// built for a new entity definition but not exported would be invisible to both, and missing at runtime.
+it("exports every entity definition's table where drizzle-kit looks for tables", () => {
+  const exported = new Set<unknown>(Object.values(schema));
+  const missing = Object.values(schema.entityTables).filter((table) => !exported.has(table));
+  expect(missing.map((table) => getTableName(table)), "export these from src/schema/entities.ts").toEqual([]);
 });
