@@ -33,6 +33,8 @@ export {
   validationIssues,
 } from "./errors";
 export { AuditEvent, auditEvents } from "./audit";
+export { canonicalJson, entityFingerprint, schemaFingerprints, syncSchema } from "./fingerprint";
+export { EntitySchema, FieldDefinitionSchema, SchemaFingerprints, SyncSchemaResponse } from "./messages/schema";
 export {
   MIN_SUPPORTED_PROTOCOL_VERSION,
   PROTOCOL_HEADER,

@@ -32,6 +32,7 @@ describe("OpenAPI document", () => {
       ["/sync/conflicts", "get"],
       ["/sync/conflicts/{conflict_id}/resolve", "post"],
       ["/sync/status", "get"],
+      ["/sync/schema", "get"],
     ];
     for (const [path, method] of expected) expect(doc.paths[path]?.[method], `${method} ${path}`).toBeDefined();
   });

@@ -24,6 +24,7 @@ import { SyncPoke } from "./messages/events";
 import { ChangePasswordRequest, ChangePasswordResponse } from "./messages/password";
 import { PullRequest, PullResponse } from "./messages/pull";
 import { PushRequest, PushResponse } from "./messages/push";
+import { SyncSchemaResponse } from "./messages/schema";
 import { SyncStatusQuery, SyncStatusResponse } from "./messages/status";
 
 type JsonObject = Record<string, unknown>;
@@ -247,6 +248,16 @@ const operations: readonly Operation[] = [
     query: SyncStatusQuery,
     response: { name: "SyncStatusResponse", schema: SyncStatusResponse, description: "Status" },
     errors: ["VALIDATION_ERROR", ...AUTH_ERRORS, "DEVICE_NOT_FOUND"],
+  },
+  {
+    method: "get",
+    path: "/sync/schema",
+    tag: "sync",
+    summary: "The entity definitions this server syncs, each with its schema fingerprint",
+    operationId: "syncSchema",
+    auth: "user",
+    response: { name: "SyncSchemaResponse", schema: SyncSchemaResponse, description: "Entity definitions" },
+    errors: AUTH_ERRORS,
   },
 ];
 

@@ -8,7 +8,8 @@ import { AppError } from "./errors";
  * - 1: the source document's API (paths and field names), plus, as optional fields: opaque signed
  *      `sync_token`s (ISO-8601 `since` still accepted), per-change `change_id` idempotency,
  *      `results` and `atomic` on push, `create_exists` / `update_on_deleted` / `delete_on_modified`
- *      conflict types, `code` on every error body, and the `/auth/*` endpoints.
+ *      conflict types, `code` on every error body, and the `/auth/*` endpoints; later, still optional:
+ *      `GET /sync/schema` and `schema_fingerprints` on pull and status answers.
  */
 export const PROTOCOL_VERSION = 1;
 

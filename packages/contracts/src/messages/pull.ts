@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { isEntityType } from "../entities";
+import { SchemaFingerprints } from "./schema";
 import { DeviceId, EntityId, SyncToken, Text, Timestamp, instantOutOfRangeIssue, isStorableInstant, isoInstantMs } from "./common";
 
 export const Operation = { Create: "CREATE", Update: "UPDATE", Delete: "DELETE" } as const;
@@ -72,5 +73,7 @@ export const PullResponse = z.object({
   /** True while any requested entity type has more changes: pull again with the new token. */
   has_more: z.boolean(),
   total_changes: z.number().int().min(0),
+  /** Fingerprint of each requested type's definition (see `GET /sync/schema`); optional, as older servers omit it. */
+  schema_fingerprints: SchemaFingerprints.optional(),
 });
 export type PullResponse = z.infer<typeof PullResponse>;

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { DeviceId, Timestamp } from "./common";
 import { DevicePlatformSchema, DeviceTypeSchema } from "./devices";
+import { SchemaFingerprints } from "./schema";
 
 /** `GET /sync/status?device_id=...`. */
 export const SyncStatusQuery = z.object({
@@ -30,5 +31,7 @@ export const SyncStatusResponse = z.object({
   /** True when the server holds changes this device has not pulled. */
   needs_sync: z.boolean(),
   last_successful_sync: Timestamp.nullable(),
+  /** Fingerprint of every entity type's definition on this server; optional, as older servers omit it. */
+  schema_fingerprints: SchemaFingerprints.optional(),
 });
 export type SyncStatusResponse = z.infer<typeof SyncStatusResponse>;

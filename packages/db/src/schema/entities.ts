@@ -1,4 +1,4 @@
-import { entityDefinitions, FieldKind, type EntityType, type FieldDefinition } from "@repensar/contracts/entities";
+import { entityDefinitions, entityTypes, FieldKind, type EntityType, type FieldDefinition } from "@repensar/contracts/entities";
 import { sql } from "drizzle-orm";
 import {
   bigint,
@@ -75,14 +75,17 @@ function entityTable<T extends EntityType>(type: T) {
   );
 }
 
-export const volunteers = entityTable("volunteer");
-export const projects = entityTable("project");
-export const tasks = entityTable("task");
-export const timeEntries = entityTable("time_entry");
+type EntityTables = { readonly [T in EntityType]: ReturnType<typeof entityTable<T>> };
 
-export const entityTables = {
-  volunteer: volunteers,
-  project: projects,
-  task: tasks,
-  time_entry: timeEntries,
-} satisfies Record<EntityType, ReturnType<typeof entityTable>>;
+/**
+ * One table per entity definition, so a new definition is a new table with nothing else to edit here.
+ * `Object.fromEntries` types its result by string keys; the keys are exactly `entityTypes`.
+ */
+export const entityTables = Object.fromEntries(entityTypes.map((type) => [type, entityTable(type)])) as EntityTables;
+
+// drizzle-kit finds tables only among a schema module's top-level exports, which cannot be made in a
+// loop; `migration-drift.test.ts` fails, naming the table, when an entity type's table is missing here.
+export const volunteers = entityTables.volunteer;
+export const projects = entityTables.project;
+export const tasks = entityTables.task;
+export const timeEntries = entityTables.time_entry;

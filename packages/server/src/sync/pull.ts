@@ -14,6 +14,7 @@ import { AuditEvent, recordAudit } from "../audit";
 import type { ServerContext } from "../context";
 import { entitySql, isoInstant } from "./entity-store";
 import { metricsFor } from "./metrics";
+import { fingerprintsOf } from "./schema";
 import {
   decodeSyncToken,
   encodeSyncToken,
@@ -145,7 +146,7 @@ export interface RenderedPage {
 /** `POST /sync/pull` as the response body itself: the changes are spliced in as PostgreSQL rendered them. */
 export async function pullChangesBody(ctx: ServerContext, principal: Principal, input: PullInput): Promise<string> {
   const page = await pullPage(ctx, principal, input);
-  return `{"changes":[${page.changes.join(",")}],"sync_token":${JSON.stringify(page.sync_token)},"has_more":${page.has_more},"total_changes":${page.changes.length}}`;
+  return `{"changes":[${page.changes.join(",")}],"sync_token":${JSON.stringify(page.sync_token)},"has_more":${page.has_more},"total_changes":${page.changes.length},"schema_fingerprints":${JSON.stringify(fingerprintsOf(input.entity_types))}}`;
 }
 
 /** `POST /sync/pull` as an object (the console and tests; REST sends `pullChangesBody`). */
@@ -156,6 +157,7 @@ export async function pullChanges(ctx: ServerContext, principal: Principal, inpu
     sync_token: page.sync_token,
     has_more: page.has_more,
     total_changes: page.changes.length,
+    schema_fingerprints: fingerprintsOf(input.entity_types),
   };
 }
 

@@ -5,6 +5,7 @@ import {
   PushRequest,
   ResolveConflictRequest,
   SyncStatusQuery,
+  syncSchema,
 } from "@repensar/contracts";
 import { authenticateAccessToken, authenticateRequest, requireActiveDevice } from "../auth/authenticate";
 import { isAccessTokenRevoked } from "../auth/revocation";
@@ -19,7 +20,7 @@ import { pullChangesBody } from "./pull";
 import { pushChanges } from "./push";
 import { syncStatus } from "./status";
 
-/** /sync/pull, /sync/push, /sync/conflicts, /sync/status, /sync/events, and /metrics. */
+/** /sync/pull, /sync/push, /sync/conflicts, /sync/status, /sync/schema, /sync/events, and /metrics. */
 export function registerSyncRoutes(router: Router, ctx: ServerContext): void {
   router.on("POST", "/sync/pull", async ({ request }) => {
     const principal = await authenticateRequest(ctx, request);
@@ -52,6 +53,13 @@ export function registerSyncRoutes(router: Router, ctx: ServerContext): void {
     const principal = await authenticateRequest(ctx, request);
     const query = parseInput(SyncStatusQuery, queryObject(url), "query");
     return json(await syncStatus(ctx, principal, query.device_id));
+  });
+
+  // Authenticated like every /sync route, though the definitions are no secret: it keeps the surface
+  // uniform, and a client asks for them only once it is signed in.
+  router.on("GET", "/sync/schema", async ({ request }) => {
+    await authenticateRequest(ctx, request);
+    return json(syncSchema());
   });
 
   router.on("GET", "/sync/events", async ({ request }) => {

@@ -1,4 +1,4 @@
-import { AppError, isEntityType, type SyncStatusResponse } from "@repensar/contracts";
+import { AppError, isEntityType, schemaFingerprints, type SyncStatusResponse } from "@repensar/contracts";
 import { schema } from "@repensar/db";
 import { and, eq, sql } from "drizzle-orm";
 import type { Principal } from "../auth/principal";
@@ -61,5 +61,6 @@ export async function syncStatus(ctx: ServerContext, principal: Principal, devic
     pending_conflicts: pending,
     needs_sync: neverSynced || pending > 0 || check?.behind === true,
     last_successful_sync: device.lastSyncAt?.toISOString() ?? null,
+    schema_fingerprints: { ...schemaFingerprints() },
   };
 }

@@ -1,5 +1,15 @@
 import { randomUUID } from "node:crypto";
-import type { ConflictListResponse, EntityChange, PullResponse, PushResponse, ResolveConflictResponse, SyncStatusResponse } from "@repensar/contracts";
+import {
+  entityFingerprint,
+  schemaFingerprints,
+  type ConflictListResponse,
+  type EntityChange,
+  type PullResponse,
+  type PushResponse,
+  type ResolveConflictResponse,
+  type SyncSchemaResponse,
+  type SyncStatusResponse,
+} from "@repensar/contracts";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestServer, statusOnOwnConnection, type TestServer } from "../testing/harness";
@@ -99,6 +109,28 @@ export function syncSuite(name: string): void {
       expect(byId.get("t1")?.data).toMatchObject({ hours: 1.5, date: "2025-10-27" });
       expect(byId.get("v1")?.modified_at).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
       expect(byId.get("v1")?.data["updated_at"]).toBe(byId.get("v1")?.modified_at);
+    });
+
+    it("serves each entity type's definition and fingerprint at /sync/schema, and the fingerprints on pull and status", async () => {
+      const a = await createActor(server);
+      const fingerprints = schemaFingerprints();
+
+      expect((await fetch(`${server.url}/sync/schema`)).status).toBe(401);
+      const res = await a.get("/sync/schema");
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as SyncSchemaResponse;
+      expect(body.entities.map((e) => e.entity_type)).toEqual(ALL);
+      expect(body.schema_fingerprints).toEqual(fingerprints);
+      const volunteer = body.entities.find((e) => e.entity_type === "volunteer");
+      expect(volunteer?.fields["name"]).toEqual({ kind: "text", required: true, maxLength: 200 });
+      // A client hashing the served fields gets the served fingerprint.
+      for (const entity of body.entities) expect(entityFingerprint({ fields: entity.fields })).toBe(entity.fingerprint);
+
+      const page = await a.call<PullResponse>("/sync/pull", { device_id: a.deviceId, entity_types: ["volunteer", "task"], since: null });
+      expect(page.schema_fingerprints).toEqual({ volunteer: fingerprints.volunteer, task: fingerprints.task });
+      await a.settle();
+      const status = (await (await a.get(`/sync/status?device_id=${a.deviceId}`)).json()) as SyncStatusResponse;
+      expect(status.schema_fingerprints).toEqual(fingerprints);
     });
 
     it("leaves tombstones out of a full sync and sends them to a device holding a token", async () => {

@@ -1,0 +1,40 @@
+import { z } from "zod";
+import { FieldKind, ResolutionPolicy } from "../entities";
+
+/**
+ * Entity type -> fingerprint of its definition (see `entityFingerprint`). When the fingerprint a client
+ * stored for a type differs from the server's, the rows it holds were written under other rules.
+ */
+export const SchemaFingerprints = z.record(z.string(), z.string());
+export type SchemaFingerprints = z.infer<typeof SchemaFingerprints>;
+
+/**
+ * One field as the contract defines it. Keys are the definition's own (`maxLength` is JSON Schema's
+ * spelling too), so a client can hash `fields` as the server does and compare fingerprints.
+ */
+export const FieldDefinitionSchema = z.object({
+  kind: z.enum(Object.values(FieldKind)),
+  required: z.boolean().optional(),
+  maxLength: z.number().int().optional(),
+  values: z.array(z.string()).optional(),
+  min: z.number().optional(),
+  max: z.number().optional(),
+  references: z.string().optional(),
+  format: z.literal("email").optional(),
+});
+
+export const EntitySchema = z.object({
+  entity_type: z.string(),
+  fingerprint: z.string(),
+  conflict_policy: z.enum(Object.values(ResolutionPolicy)),
+  fields: z.record(z.string(), FieldDefinitionSchema),
+});
+export type EntitySchema = z.infer<typeof EntitySchema>;
+
+/** `GET /sync/schema`: the entity definitions this server syncs, each with its fingerprint. */
+export const SyncSchemaResponse = z.object({
+  protocol_version: z.number().int().min(1),
+  entities: z.array(EntitySchema),
+  schema_fingerprints: SchemaFingerprints,
+});
+export type SyncSchemaResponse = z.infer<typeof SyncSchemaResponse>;
