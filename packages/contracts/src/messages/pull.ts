@@ -39,7 +39,10 @@ export const PullRequest = z.object({
 });
 export type PullRequest = z.infer<typeof PullRequest>;
 
-/** `PullRequest` that also refuses unknown entity types, one issue per unknown name. */
+/**
+ * `PullRequest` that also refuses unknown entity types, one issue per unknown name. The server skips
+ * unknown types when the pull names at least one it knows, and refuses with these issues otherwise.
+ */
 export const PullRequestWithKnownTypes = PullRequest.superRefine((request, ctx) => {
   request.entity_types.forEach((name, index) => {
     if (!isEntityType(name)) {
@@ -75,5 +78,10 @@ export const PullResponse = z.object({
   total_changes: z.number().int().min(0),
   /** Fingerprint of each requested type's definition (see `GET /sync/schema`); optional, as older servers omit it. */
   schema_fingerprints: SchemaFingerprints.optional(),
+  /**
+   * Requested types this server does not sync (a client newer than its server), left out of the page
+   * rather than failing the whole pull; absent when there were none.
+   */
+  skipped_entity_types: z.array(z.string()).optional(),
 });
 export type PullResponse = z.infer<typeof PullResponse>;

@@ -14,7 +14,7 @@ import { AuditEvent, recordAudit } from "../audit";
 import type { ServerContext } from "../context";
 import { entitySql, isoInstant } from "./entity-store";
 import { metricsFor } from "./metrics";
-import { fingerprintsOf } from "./schema";
+import { fingerprintsOf, skippedField } from "./schema";
 import {
   decodeSyncToken,
   encodeSyncToken,
@@ -36,6 +36,8 @@ export interface PullInput {
   entity_types: readonly EntityType[];
   since?: string | null | undefined;
   limit: number;
+  /** Requested names that are not entity types here; said back in the response. */
+  skipped_entity_types?: readonly string[];
 }
 
 /** Where each requested type starts, from `since`. */
@@ -146,7 +148,7 @@ export interface RenderedPage {
 /** `POST /sync/pull` as the response body itself: the changes are spliced in as PostgreSQL rendered them. */
 export async function pullChangesBody(ctx: ServerContext, principal: Principal, input: PullInput): Promise<string> {
   const page = await pullPage(ctx, principal, input);
-  return `{"changes":[${page.changes.join(",")}],"sync_token":${JSON.stringify(page.sync_token)},"has_more":${page.has_more},"total_changes":${page.changes.length},"schema_fingerprints":${JSON.stringify(fingerprintsOf(input.entity_types))}}`;
+  return `{"changes":[${page.changes.join(",")}],"sync_token":${JSON.stringify(page.sync_token)},"has_more":${page.has_more},"total_changes":${page.changes.length},"schema_fingerprints":${JSON.stringify(fingerprintsOf(input.entity_types))}${skippedField(input.skipped_entity_types)}}`;
 }
 
 /** `POST /sync/pull` as an object (the console and tests; REST sends `pullChangesBody`). */
@@ -158,6 +160,7 @@ export async function pullChanges(ctx: ServerContext, principal: Principal, inpu
     has_more: page.has_more,
     total_changes: page.changes.length,
     schema_fingerprints: fingerprintsOf(input.entity_types),
+    ...(input.skipped_entity_types?.length ? { skipped_entity_types: [...input.skipped_entity_types] } : {}),
   };
 }
 

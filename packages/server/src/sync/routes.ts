@@ -1,10 +1,12 @@
 import {
   ConflictListQuery,
   isEntityType,
+  PullRequest,
   PullRequestWithKnownTypes,
   PushRequest,
   ResolveConflictRequest,
   SyncStatusQuery,
+  unknownEntityTypes,
   syncSchema,
 } from "@repensar/contracts";
 import { authenticateAccessToken, authenticateRequest, requireActiveDevice } from "../auth/authenticate";
@@ -24,10 +26,15 @@ import { syncStatus } from "./status";
 export function registerSyncRoutes(router: Router, ctx: ServerContext): void {
   router.on("POST", "/sync/pull", async ({ request }) => {
     const principal = await authenticateRequest(ctx, request);
-    const input = parseInput(PullRequestWithKnownTypes, await readJsonBody(request, ctx.config.maxBodyBytes), "body");
-    await requireActiveDevice(ctx, principal, input.device_id);
+    const body = await readJsonBody(request, ctx.config.maxBodyBytes);
+    const input = parseInput(PullRequest, body, "body");
     const entityTypes = [...new Set(input.entity_types.filter(isEntityType))];
-    return jsonText(await pullChangesBody(ctx, principal, { ...input, entity_types: entityTypes }));
+    // A client newer than this server may name types it does not have: those are skipped and named
+    // in the answer, so the rest still syncs. With none left there is no page to give: 422 as before.
+    if (entityTypes.length === 0) parseInput(PullRequestWithKnownTypes, body, "body");
+    const skipped = [...new Set(unknownEntityTypes(input.entity_types))];
+    await requireActiveDevice(ctx, principal, input.device_id);
+    return jsonText(await pullChangesBody(ctx, principal, { ...input, entity_types: entityTypes, skipped_entity_types: skipped }));
   });
 
   router.on("POST", "/sync/push", async ({ request }) => {

@@ -8,3 +8,8 @@ export function fingerprintsOf(types: readonly EntityType[]): SchemaFingerprints
   const all = schemaFingerprints();
   return Object.fromEntries(types.map((type) => [type, all[type]]));
 }
+
+/** `,"skipped_entity_types":[…]` for a pull body that skipped types, else nothing (older clients' shape). */
+export function skippedField(skipped: readonly string[] | undefined): string {
+  return skipped?.length ? `,"skipped_entity_types":${JSON.stringify(skipped)}` : "";
+}

@@ -128,6 +128,7 @@ export function syncSuite(name: string): void {
 
       const page = await a.call<PullResponse>("/sync/pull", { device_id: a.deviceId, entity_types: ["volunteer", "task"], since: null });
       expect(page.schema_fingerprints).toEqual({ volunteer: fingerprints.volunteer, task: fingerprints.task });
+      expect(page).not.toHaveProperty("skipped_entity_types");
       await a.settle();
       const status = (await (await a.get(`/sync/status?device_id=${a.deviceId}`)).json()) as SyncStatusResponse;
       expect(status.schema_fingerprints).toEqual(fingerprints);
@@ -204,11 +205,14 @@ export function syncSuite(name: string): void {
       expect(far.changes).toEqual([]);
     });
 
-    it("refuses unknown types and bad limits (422), tampered or foreign tokens (400), stale ones (410)", async () => {
+    it("skips unknown types beside known ones; refuses only unknown types and bad limits (422), tampered or foreign tokens (400), stale ones (410)", async () => {
       const a = await createActor(server);
       const b = await createActor(server, { orgId: a.orgId });
       const body = (extra: Record<string, unknown>) => ({ device_id: a.deviceId, entity_types: ["volunteer"], since: null, ...extra });
-      for (const extra of [{ entity_types: ["volunteer", "spaceship"] }, { limit: 0 }, { limit: 1001 }, { limit: 1.5 }, { entity_types: [] }]) {
+      const mixed = await a.post("/sync/pull", body({ entity_types: ["volunteer", "spaceship"] }));
+      expect(mixed.status).toBe(200);
+      expect((await mixed.json()) as PullResponse).toMatchObject({ skipped_entity_types: ["spaceship"], has_more: false });
+      for (const extra of [{ limit: 0 }, { limit: 1001 }, { limit: 1.5 }, { entity_types: [] }]) {
         const res = await a.post("/sync/pull", body(extra));
         expect(res.status).toBe(422);
       }
