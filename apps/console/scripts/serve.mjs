@@ -2,9 +2,6 @@
 // layer learns the peer address from the socket (rate limits, audit) instead of from a
 // header any client could forge.
 import { createServer } from "node:http";
-import { Readable } from "node:stream";
-import { promisify } from "node:util";
-import { gzip as gzipCallback } from "node:zlib";
 import { fileURLToPath } from "node:url";
 import next from "next";
 
@@ -22,79 +19,17 @@ const app = next({ dev: false, dir, port, hostname });
 await app.prepare();
 const handle = app.getRequestHandler();
 
-// The REST surface (what app/**/route.ts hands to `forward`) goes straight to the app's fetch
-// handler: same handler, same answers, without Next's routing and tracing around every request,
-// which cost more than the work of an empty poll. The app is the one Next's instrumentation
-// created (lib/server.ts keeps it on globalThis); until it exists, Next serves everything.
+// The REST surface (what app/**/route.ts hands to `forward`) goes straight to the app's handler
+// (`respondNode`, which gzips as Next did): same answers, without Next's routing and tracing
+// around every request, which cost more than the work of an empty poll. The app is the one
+// Next's instrumentation created (lib/server.ts keeps it on globalThis); until it exists, Next
+// serves everything.
 const REST_PREFIXES = ["/sync/", "/auth/"];
 const REST_PATHS = new Set(["/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/.well-known/jwks.json"]);
 
 function isRestPath(url) {
   const path = url.split("?", 1)[0];
   return REST_PATHS.has(path) || REST_PREFIXES.some((prefix) => path.startsWith(prefix));
-}
-
-const gzip = promisify(gzipCallback);
-// As Next's own compression would: JSON and text of 1 KiB or more, never an event stream.
-const COMPRESSIBLE = /^(application\/(json|javascript|.*\+json)|text\/)/i;
-const MIN_GZIP_BYTES = 1024;
-
-function compressible(req, response) {
-  const type = response.headers.get("content-type") ?? "";
-  return (
-    /\bgzip\b/i.test(req.headers["accept-encoding"] ?? "") &&
-    response.body !== null &&
-    !response.headers.has("content-encoding") &&
-    COMPRESSIBLE.test(type) &&
-    !type.startsWith("text/event-stream")
-  );
-}
-
-async function serveRest(restApp, req, res) {
-  const controller = new AbortController();
-  res.once("close", () => controller.abort());
-  const headers = new Headers();
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (value === undefined) continue;
-    for (const one of Array.isArray(value) ? value : [value]) headers.append(name, one);
-  }
-  const hasBody = req.method !== "GET" && req.method !== "HEAD";
-  const request = new Request(`http://${req.headers.host ?? "localhost"}${req.url}`, {
-    method: req.method,
-    headers,
-    signal: controller.signal,
-    ...(hasBody ? { body: Readable.toWeb(req), duplex: "half" } : {}),
-  });
-  const response = await restApp.handle(request, { remoteAddress: req.headers[REMOTE_HEADER] || undefined });
-  const outgoing = {};
-  response.headers.forEach((value, name) => {
-    if (name !== "set-cookie") outgoing[name] = value;
-  });
-  const cookies = response.headers.getSetCookie();
-  if (cookies.length > 0) outgoing["set-cookie"] = cookies;
-  if (compressible(req, response)) {
-    // The app answers uncompressed (the transport gzips); these answers are whole JSON documents.
-    const plain = Buffer.from(await response.arrayBuffer());
-    outgoing["vary"] = outgoing["vary"] ? `${outgoing["vary"]}, Accept-Encoding` : "Accept-Encoding";
-    const body = plain.length >= MIN_GZIP_BYTES ? await gzip(plain, { level: 3 }) : plain;
-    if (body !== plain) outgoing["content-encoding"] = "gzip";
-    outgoing["content-length"] = String(body.length);
-    res.writeHead(response.status, response.statusText, outgoing);
-    res.end(req.method === "HEAD" ? undefined : body);
-    return;
-  }
-  res.writeHead(response.status, response.statusText, outgoing);
-  if (!response.body || req.method === "HEAD") {
-    res.end();
-    return;
-  }
-  try {
-    for await (const chunk of response.body) {
-      if (!res.write(chunk)) await new Promise((resolve) => res.once("drain", resolve));
-    }
-  } finally {
-    res.end();
-  }
 }
 
 /**
@@ -125,7 +60,7 @@ const server = createServer((req, res) => {
     return;
   }
   pending
-    .then((restApp) => serveRest(restApp, req, res))
+    .then((restApp) => restApp.respondNode(req, res))
     .catch((error) => {
       if (res.headersSent) {
         res.destroy(error);

@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { join } from "node:path";
 import { AppError, openApiDocument } from "@repensar/contracts";
 import { createDatabase, type DatabaseHandle } from "@repensar/db";
@@ -8,6 +9,7 @@ import type { Config } from "./config";
 import type { ServerContext } from "./context";
 import { registerHealthRoutes } from "./health";
 import { scheduleHousekeeping } from "./housekeeping";
+import { respond } from "./http/node";
 import { errorResponse, json } from "./http/respond";
 import { Router, type RequestInfo } from "./http/router";
 import { loadSigningKeys, type SigningKeys } from "./keys";
@@ -23,6 +25,8 @@ export interface App {
   context: ServerContext;
   /** The whole REST surface as a fetch handler (uncompressed: the transport gzips): /auth, /sync, /.well-known, /openapi.json, /docs, /healthz, /readyz. */
   handle(request: Request, info?: RequestInfo): Promise<Response>;
+  /** `handle` for a node:http request, gzipped as a transport does (the console's server uses it). */
+  respondNode(req: IncomingMessage, res: ServerResponse): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -79,6 +83,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   return {
     context,
     handle,
+    respondNode: (req, res) => respond(handle, req, res),
     close: async () => {
       stopHousekeeping();
       await stopRevocationSync();

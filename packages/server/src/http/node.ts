@@ -31,7 +31,8 @@ export async function serveFetch(handler: FetchHandler, options: { port?: number
   };
 }
 
-async function respond(handler: FetchHandler, req: IncomingMessage, res: ServerResponse): Promise<void> {
+/** Answers one node:http request with the handler's response, gzipped for clients that accept it. */
+export async function respond(handler: FetchHandler, req: IncomingMessage, res: ServerResponse): Promise<void> {
   try {
     const request = toRequest(req);
     const response = await compressIfAccepted(request, await handler(request, { remoteAddress: req.socket.remoteAddress }));
