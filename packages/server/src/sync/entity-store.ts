@@ -143,32 +143,6 @@ export interface EntityWrite {
 }
 
 /**
- * Inserts a new row; answers null when the id already exists (a concurrent CREATE won), in which
- * case the caller reads the row and decides again.
- */
-export async function insertEntity(
-  database: DatabaseHandle,
-  on: Executor,
-  type: EntityType,
-  write: EntityWrite,
-): Promise<StoredRow | null> {
-  const e = entitySql(type);
-  const rows = await database.rows<RawRow>(
-    sql`with inserted as (
-          insert into ${e.table} as t (org_id, id, ${sql.raw(e.columnList)}, version, modified_by_device_id)
-          select ${write.orgId}, ${write.id}, ${sql.raw(e.recordColumns)}, ${write.version}, ${write.deviceId}
-          from jsonb_populate_record(null::${e.table}, ${JSON.stringify(write.own)}::jsonb) r
-          on conflict (org_id, id) do nothing
-          returning t.*
-        )
-        select ${rowColumns(type)} from inserted t`,
-    on,
-  );
-  const row = rows[0];
-  return row ? toStored(row) : null;
-}
-
-/**
  * Replaces a row's own fields and version; `deleted` says whether the row is a tombstone
  * afterwards (a soft delete sets `deleted_at`, bringing a row back clears it).
  */
