@@ -18,6 +18,7 @@ import { createSqliteStore } from "../src/stores/sqlite";
 import { SyncManager } from "../src/sync-manager";
 import { createMemoryTokenStore } from "../src/tokens/token-store";
 import { benchRows } from "./env";
+import { volunteerData } from "./volunteer";
 
 const ROWS = benchRows(100_000);
 const SMALL = Math.max(1000, Math.floor(ROWS / 5));
@@ -26,14 +27,6 @@ const PAGE = 1000;
 class BenchError extends Error {}
 
 const at = "2025-06-01T12:00:00.000Z";
-const volunteerData = (i: number) => ({
-  name: `Volunteer ${i}`,
-  email: `volunteer${i}@example.org`,
-  phone: "+351 912 345 678",
-  skills: ["first aid", "driving"],
-  status: "active",
-  notes: "Available on weekends; prefers outdoor work and can drive the van to the collection points.",
-});
 const entityId = (i: number) => `00000000-0000-7000-8000-${String(i).padStart(12, "0")}`;
 
 /** Page `p` of `rows`, as `/sync/pull` sends it. */

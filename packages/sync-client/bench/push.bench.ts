@@ -26,6 +26,7 @@ import { createSqliteStore } from "../src/stores/sqlite";
 import { SyncManager } from "../src/sync-manager";
 import { createMemoryTokenStore } from "../src/tokens/token-store";
 import { benchDatabase, benchPushBatches, benchRows, benchStubOnly } from "./env";
+import { volunteerData } from "./volunteer";
 
 const ROWS = benchRows(10_000);
 const BATCHES = benchPushBatches([100, 250, 500, 1000]);
@@ -98,14 +99,6 @@ function timedFetch(spent: Spent, send: typeof fetch = fetch): typeof fetch {
   };
 }
 
-const volunteerData = (i: number) => ({
-  name: `Volunteer ${i}`,
-  email: `volunteer${i}@example.org`,
-  phone: "+351 912 345 678",
-  skills: ["first aid", "driving"],
-  status: "active",
-  notes: "Available on weekends; prefers outdoor work and can drive the van to the collection points.",
-});
 
 interface Upload {
   batch: number;

@@ -20,6 +20,7 @@ import Database from "better-sqlite3";
 import type { ServerChange } from "../src/local-store";
 import { createSqliteStore } from "../src/stores/sqlite";
 import { benchRows } from "./env";
+import { volunteerData } from "./volunteer";
 
 const ROWS = benchRows(10_000);
 const PAGE = 1000;
@@ -38,14 +39,6 @@ function median(measures: readonly Measure[]): Measure {
 
 class BenchError extends Error {}
 
-const volunteerData = (i: number) => ({
-  name: `Volunteer ${i}`,
-  email: `volunteer${i}@example.org`,
-  phone: "+351 912 345 678",
-  skills: ["first aid", "driving"],
-  status: "active",
-  notes: "Available on weekends; prefers outdoor work and can drive the van to the collection points.",
-});
 
 /** A pulled CREATE, shaped as `/sync/pull` sends it. */
 function pulledChange(i: number, at: string): ServerChange {
