@@ -1,6 +1,7 @@
 // Serves the production build. A thin node:http wrapper around Next's handler so the REST
 // layer learns the peer address from the socket (rate limits, audit) instead of from a
 // header any client could forge.
+import { randomUUID } from "node:crypto";
 import { createServer } from "node:http";
 import { fileURLToPath } from "node:url";
 import next from "next";
@@ -24,8 +25,14 @@ const handle = app.getRequestHandler();
 // around every request, which cost more than the work of an empty poll. The app is the one
 // Next's instrumentation created (lib/server.ts keeps it on globalThis); until it exists, Next
 // serves everything.
-const REST_PREFIXES = ["/sync/", "/auth/"];
+const REST_PREFIXES = ["/sync/", "/auth/", "/docs/"];
 const REST_PATHS = new Set(["/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/.well-known/jwks.json"]);
+
+/** The request's id for an answer given here, as the app keeps or makes one (see `requestIdOf`). */
+function requestIdOf(req) {
+  const sent = req.headers["x-request-id"];
+  return typeof sent === "string" && /^[A-Za-z0-9._:-]{8,128}$/.test(sent) ? sent : randomUUID();
+}
 
 function isRestPath(url) {
   const path = url.split("?", 1)[0];
@@ -50,8 +57,9 @@ const server = createServer((req, res) => {
   req.headers[REMOTE_HEADER] = req.socket.remoteAddress ?? "";
   if (!decodablePath(req.url)) {
     // The catalog's BAD_REQUEST, in the error body every client reads.
-    res.writeHead(400, { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" });
-    res.end(JSON.stringify({ detail: "The request path is not valid percent-encoding.", code: "BAD_REQUEST" }));
+    const requestId = requestIdOf(req);
+    res.writeHead(400, { "content-type": "application/json; charset=utf-8", "cache-control": "no-store", "x-request-id": requestId });
+    res.end(JSON.stringify({ detail: "The request path is not valid percent-encoding.", code: "BAD_REQUEST", request_id: requestId }));
     return;
   }
   const pending = globalThis.__repensarApp;
@@ -66,9 +74,10 @@ const server = createServer((req, res) => {
         res.destroy(error);
         return;
       }
-      console.error("REST request failed:", error);
-      res.writeHead(500, { "content-type": "application/json" });
-      res.end(JSON.stringify({ detail: "Internal server error", code: "INTERNAL_ERROR" }));
+      const requestId = requestIdOf(req);
+      console.error(JSON.stringify({ level: "error", time: new Date().toISOString(), message: "REST request failed", request_id: requestId, error: String(error) }));
+      res.writeHead(500, { "content-type": "application/json", "x-request-id": requestId });
+      res.end(JSON.stringify({ detail: "Internal server error", code: "INTERNAL_ERROR", request_id: requestId }));
     });
 });
 // Longer than a load balancer's idle timeout (60 s on the common ones), so the server never

@@ -40,7 +40,7 @@ describe.runIf(process.env.DATABASE_URL && hasCommand("initdb") && hasCommand("p
     for (const [what, res] of answers) {
       expect(res.status, what).toBe(503);
       expect(Number(res.headers.get("retry-after")), what).toBeGreaterThan(0);
-      expect(await res.json(), what).toEqual({ detail: expect.any(String), code: "SERVICE_UNAVAILABLE" });
+      expect(await res.json(), what).toEqual({ detail: expect.any(String), code: "SERVICE_UNAVAILABLE", request_id: expect.any(String) });
     }
     const signIn = await fetch(`${server.url}/api/trpc/auth.signIn`, {
       method: "POST",

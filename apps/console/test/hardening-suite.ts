@@ -248,7 +248,7 @@ export function hardeningSuite(name: string, env: () => Record<string, string>):
         const res = await rawRequest(server.url, path.includes("revoke") ? "POST" : "GET", path, { authorization: `Bearer ${accessToken}` });
         expect(res.status, path).toBe(400);
         expect(String(res.headers["content-type"]), path).toMatch(/^application\/json/);
-        expect(JSON.parse(res.body), path).toEqual({ detail: expect.any(String), code: "BAD_REQUEST" });
+        expect(JSON.parse(res.body), path).toEqual({ detail: expect.any(String), code: "BAD_REQUEST", request_id: expect.any(String) });
       }
     });
   });

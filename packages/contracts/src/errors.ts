@@ -180,6 +180,8 @@ export type ValidationIssue = z.infer<typeof ValidationIssue>;
 export const ErrorBody = z.object({
   detail: z.union([z.string(), z.array(ValidationIssue)]),
   code: z.string(),
+  /** The request's id, as in its `X-Request-Id` response header: quote it when reporting a failure. */
+  request_id: z.string().optional(),
 });
 export type ErrorBody = z.infer<typeof ErrorBody>;
 

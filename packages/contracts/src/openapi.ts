@@ -365,7 +365,7 @@ export function openApiDocument(): Record<string, unknown> {
       title: "Repensar Sync API",
       version: String(PROTOCOL_VERSION),
       description:
-        "Offline-first sync: devices pull and push changes and resolve conflicts. Errors are `{detail, code}`; " +
+        "Offline-first sync: devices pull and push changes and resolve conflicts. Errors are `{detail, code, request_id}`; " +
         `send \`${PROTOCOL_HEADER}\` with the protocol version the client speaks.`,
     },
     tags: [

@@ -40,6 +40,9 @@ const EnvSchema = z.object({
   LOGIN_WINDOW_SECONDS: withDefault(positiveInt.max(86_400), 900),
   ADMIN_EMAIL: optional(z.email()),
   ADMIN_PASSWORD: optional(z.string().min(8)),
+  LOG_LEVEL: withDefault(z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"], { error: "must be one of fatal, error, warn, info, debug, trace, silent" }), "info"),
+  /** When set, `GET /metrics` answers only requests bearing it (`Authorization: Bearer …`). */
+  METRICS_TOKEN: optional(z.string().min(16, { error: "must be at least 16 characters" })),
   NODE_ENV: optional(z.string()),
 });
 
@@ -65,8 +68,12 @@ export interface Config {
   loginWindowSeconds: number;
   adminEmail: string | undefined;
   adminPassword: string | undefined;
+  logLevel: LogLevel;
+  metricsToken: string | undefined;
   production: boolean;
 }
+
+export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
 
 /** Validates the environment once, at start. */
 export function loadConfig(env: Record<string, string | undefined>): Config {
@@ -75,7 +82,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     const first = parsed.error.issues[0];
     const name = String(first?.path[0] ?? "environment");
     const got = env[name];
-    const shown = name.includes("KEY") || name.includes("SECRET") || name.includes("PASSWORD") ? "" : ` (got ${JSON.stringify(got)})`;
+    const shown = name.includes("KEY") || name.includes("SECRET") || name.includes("PASSWORD") || name.includes("TOKEN") ? "" : ` (got ${JSON.stringify(got)})`;
     throw new ConfigError(`Invalid configuration: ${name} ${describe(first?.message)}${shown}.`);
   }
   const e = parsed.data;
@@ -101,6 +108,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     loginWindowSeconds: e.LOGIN_WINDOW_SECONDS,
     adminEmail: e.ADMIN_EMAIL,
     adminPassword: e.ADMIN_PASSWORD,
+    logLevel: e.LOG_LEVEL,
+    metricsToken: e.METRICS_TOKEN,
     production: e.NODE_ENV === "production",
   };
 }

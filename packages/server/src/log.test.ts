@@ -1,19 +1,11 @@
 import { schema } from "@repensar/db";
 import { openTestDatabase } from "@repensar/db/testing";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { errorResponse } from "./http/respond";
-import { createLogger, Disclosed } from "./log";
-
-function captured(): { lines: () => string } {
-  const out = vi.spyOn(console, "log").mockImplementation(() => {});
-  const err = vi.spyOn(console, "error").mockImplementation(() => {});
-  return { lines: () => [...out.mock.calls, ...err.mock.calls].map((c) => String(c[0])).join("\n") };
-}
+import { Disclosed } from "./log";
+import { capturedLogger } from "./testing/log";
 
 describe("the log keeps secrets out", () => {
-  afterEach(() => {
-    vi.restoreAllMocks();
-  });
 
   it("does not write a failed request's query parameters (a device's push token) when it answers 500", async () => {
     const database = await openTestDatabase();
@@ -35,10 +27,10 @@ describe("the log keeps secrets out", () => {
         failure = error;
       }
       expect(String(failure)).toContain(pushToken);
-      const log = captured();
-      const response = errorResponse(failure, createLogger());
+      const captured = capturedLogger();
+      const response = errorResponse(failure, captured.log);
       expect(response.status).toBe(500);
-      const written = log.lines();
+      const written = captured.text();
       expect(written).toContain("unhandled error");
       expect(written).toContain("insert into");
       expect(written).not.toContain(pushToken);
@@ -48,15 +40,15 @@ describe("the log keeps secrets out", () => {
   });
 
   it("redacts fields named like secrets and secrets inside text, but writes what is disclosed on purpose", () => {
-    const log = captured();
-    createLogger().warn("request failed: GET /sync/events?access_token=eyJabc.def&x=1", {
+    const captured = capturedLogger();
+    captured.log.warn("request failed: GET /sync/events?access_token=eyJabc.def&x=1", {
       refresh_token: "rt-secret",
       headers: { authorization: "Bearer eyJhbGciOi.secret" },
       url: "https://example.org/callback?token=tok-secret&push_token=push-secret",
       password: "hunter2-secret",
       generated: { password: new Disclosed("shown-once") },
     });
-    const written = log.lines();
+    const written = captured.text();
     for (const secret of ["eyJabc.def", "rt-secret", "eyJhbGciOi.secret", "tok-secret", "push-secret", "hunter2-secret"]) {
       expect(written).not.toContain(secret);
     }

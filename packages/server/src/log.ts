@@ -1,8 +1,14 @@
-/** Structured, one JSON line per event. */
+import { pino, stdTimeFunctions, type DestinationStream, type Logger as PinoLogger } from "pino";
+import type { LogLevel } from "./config";
+
+/** Structured, one JSON line per event (pino), secrets redacted before anything is written. */
 export interface Logger {
+  debug(message: string, fields?: Record<string, unknown>): void;
   info(message: string, fields?: Record<string, unknown>): void;
   warn(message: string, fields?: Record<string, unknown>): void;
   error(message: string, fields?: Record<string, unknown>): void;
+  /** A logger whose every line also carries `bindings` (a request's id, say). */
+  child(bindings: Record<string, unknown>): Logger;
 }
 
 const REDACTED = "[redacted]";
@@ -56,16 +62,36 @@ function serialiseFields(fields: Record<string, unknown>, depth = 0): Record<str
   return out;
 }
 
-export function createLogger(level: "silent" | "info" = "info"): Logger {
-  const write = (severity: string, message: string, fields: Record<string, unknown> = {}) => {
-    if (level === "silent") return;
-    const line = JSON.stringify({ time: new Date().toISOString(), level: severity, message: redactText(message), ...serialiseFields(fields) });
-    if (severity === "error") console.error(line);
-    else console.log(line);
+/**
+ * A pino logger at `level` writing to `destination` (standard output when omitted). Lines read
+ * `{"level":"info","time":"…","message":"…",…fields}`. Redaction happens before pino sees a value:
+ * fields named like secrets are replaced wherever they nest, and secrets inside text (a failed
+ * query's parameters, `token=…`, `Bearer …`) are cut out of messages, strings and errors.
+ */
+export function createLogger(level: LogLevel = "info", destination?: DestinationStream): Logger {
+  const options = {
+    level,
+    base: null,
+    messageKey: "message",
+    timestamp: stdTimeFunctions.isoTime,
+    formatters: {
+      level: (label: string) => ({ level: label }),
+      bindings: (bindings: Record<string, unknown>) => serialiseFields(bindings),
+    },
+  };
+  return wrap(destination ? pino(options, destination) : pino(options));
+}
+
+function wrap(logger: PinoLogger): Logger {
+  const write = (severity: "debug" | "info" | "warn" | "error") => (message: string, fields?: Record<string, unknown>) => {
+    if (!logger.isLevelEnabled(severity)) return;
+    logger[severity](fields ? serialiseFields(fields) : {}, redactText(message));
   };
   return {
-    info: (m, f) => write("info", m, f),
-    warn: (m, f) => write("warn", m, f),
-    error: (m, f) => write("error", m, f),
+    debug: write("debug"),
+    info: write("info"),
+    warn: write("warn"),
+    error: write("error"),
+    child: (bindings) => wrap(logger.child(bindings)),
   };
 }

@@ -1,43 +1,102 @@
-/** A readable page over /openapi.json, with no script from anywhere else. */
-export function docsPage(): string {
-  return `<!doctype html>
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { gzipSync } from "node:zlib";
+// @ts-expect-error -- swagger-ui-dist ships no types; this file exports `() => string`, the package's directory.
+import getSwaggerUiPath from "swagger-ui-dist/absolute-path.js";
+import type { Router } from "./http/router";
+
+const swaggerUiPath = getSwaggerUiPath as () => string;
+
+/**
+ * The docs page's policy: scripts, styles, images and requests from this origin only (the schema
+ * viewer's icons are `data:` images); no inline script, no `eval`, no inline `<style>`, no framing.
+ */
+export const DOCS_CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "font-src 'self'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join("; ");
+
+const PAGE = `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Repensar Sync API</title>
-<style>
-  body { font: 15px/1.5 system-ui, sans-serif; margin: 0 auto; max-width: 960px; padding: 24px; color: #1b1f24; }
-  h1 { margin-bottom: 0 } .muted { color: #57606a }
-  section { border-top: 1px solid #d0d7de; padding: 12px 0 }
-  .method { display: inline-block; min-width: 56px; font-weight: 700; font-family: ui-monospace, monospace }
-  .get { color: #0969da } .post { color: #1a7f37 }
-  code, pre { font-family: ui-monospace, monospace; font-size: 13px }
-  pre { background: #f6f8fa; padding: 12px; overflow: auto; border-radius: 6px }
-  details summary { cursor: pointer; color: #57606a }
-</style>
+<link rel="stylesheet" href="/docs/swagger-ui.css">
 </head>
 <body>
-<h1>Repensar Sync API</h1>
-<p class="muted">Generated from the contract. The machine-readable document is at <a href="/openapi.json">/openapi.json</a>.</p>
-<main id="paths"><p>Loading the API description…</p></main>
-<script>
-fetch('/openapi.json').then(r => r.json()).then(doc => {
-  const main = document.getElementById('paths');
-  main.textContent = '';
-  const esc = s => String(s).replace(/[&<>]/g, c => ({'&':'&amp;','<':'&lt;','>':'&gt;'}[c]));
-  for (const [path, item] of Object.entries(doc.paths)) {
-    for (const [method, op] of Object.entries(item)) {
-      const s = document.createElement('section');
-      const statuses = Object.entries(op.responses || {}).map(([code, r]) => '<li><code>' + esc(code) + '</code> ' + esc(r.description || '') + '</li>').join('');
-      const body = op.requestBody ? '<details><summary>Request body</summary><pre>' + esc(JSON.stringify(op.requestBody.content['application/json'].schema, null, 2)) + '</pre></details>' : '';
-      s.innerHTML = '<h2><span class="method ' + method + '">' + method.toUpperCase() + '</span> <code>' + esc(path) + '</code></h2>'
-        + '<p>' + esc(op.summary || '') + '</p>' + body + '<ul>' + statuses + '</ul>';
-      main.appendChild(s);
-    }
-  }
-}).catch(() => { document.getElementById('paths').textContent = 'The API description could not be loaded.'; });
-</script>
+<noscript>The interactive reference needs JavaScript; the machine-readable document is at <a href="/openapi.json">/openapi.json</a>.</noscript>
+<div id="swagger-ui"></div>
+<script src="/docs/swagger-ui-bundle.js"></script>
+<script src="/docs/init.js"></script>
 </body>
-</html>`;
+</html>
+`;
+
+/** Swagger UI over this server's own /openapi.json; no validator badge (it would call another origin). */
+const INIT = `"use strict";
+window.ui = SwaggerUIBundle({
+  url: "/openapi.json",
+  dom_id: "#swagger-ui",
+  deepLinking: true,
+  validatorUrl: null,
+  persistAuthorization: false,
+  displayRequestDuration: true,
+  presets: [SwaggerUIBundle.presets.apis],
+  layout: "BaseLayout",
+});
+`;
+
+interface Asset {
+  type: string;
+  body: Buffer;
+  gzipped: Buffer;
+}
+
+/**
+ * `/docs`: an interactive reference (Swagger UI, with "Try it out") over the same document as
+ * `/openapi.json`, its script and styles read from the installed `swagger-ui-dist` package once,
+ * on first request, and kept gzipped too.
+ */
+export function registerDocsRoutes(router: Router): void {
+  const assets = new Map<string, () => Asset>();
+  const asset = (path: string, type: string, read: () => string | Buffer) => {
+    let cached: Asset | undefined;
+    assets.set(path, () => {
+      if (!cached) {
+        const content = read();
+        const body = typeof content === "string" ? Buffer.from(content) : content;
+        cached = { type, body, gzipped: gzipSync(body) };
+      }
+      return cached;
+    });
+  };
+  const fromPackage = (file: string) => () => readFileSync(join(swaggerUiPath(), file));
+  asset("/docs", "text/html; charset=utf-8", () => PAGE);
+  asset("/docs/init.js", "text/javascript; charset=utf-8", () => INIT);
+  asset("/docs/swagger-ui.css", "text/css; charset=utf-8", fromPackage("swagger-ui.css"));
+  asset("/docs/swagger-ui-bundle.js", "text/javascript; charset=utf-8", fromPackage("swagger-ui-bundle.js"));
+
+  for (const [path, load] of assets) {
+    router.on("GET", path, async ({ request }) => {
+      const { type, body, gzipped } = load();
+      const gzip = /\bgzip\b/i.test(request.headers.get("accept-encoding") ?? "");
+      const headers: Record<string, string> = {
+        "content-type": type,
+        "cache-control": path === "/docs" ? "no-cache" : "public, max-age=3600",
+        "content-security-policy": DOCS_CSP,
+        "x-content-type-options": "nosniff",
+        vary: "Accept-Encoding",
+      };
+      if (gzip) headers["content-encoding"] = "gzip";
+      return new Response(new Uint8Array(gzip ? gzipped : body), { headers });
+    });
+  }
 }

@@ -8,6 +8,7 @@ import { Empty, ErrorState, Loading } from "@/components/states";
 import { formatAgo, formatInstant, humanize } from "@/lib/format";
 import { useTRPC } from "@/lib/trpc";
 import { EventDetails } from "@/components/details";
+import { SyncLatency } from "@/components/sync-latency";
 
 const RANGES = {
   day: { label: "Last 24 hours", bucket: "hour", count: 24, step: 3_600_000 },
@@ -155,6 +156,8 @@ export default function DashboardPage() {
           )}
         </section>
       </div>
+
+      {session.role === "admin" ? <SyncLatency /> : null}
 
       <section className="section" aria-labelledby="status-heading">
         <h2 id="status-heading">Devices and their sync</h2>

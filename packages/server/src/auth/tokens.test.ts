@@ -8,6 +8,7 @@ import type { ServerContext } from "../context";
 import { loadSigningKeys } from "../keys";
 import { createMemoryStore } from "../kv/memory";
 import { createLogger } from "../log";
+import { createSyncMetrics } from "../sync/metrics";
 import { authenticateRequest } from "./authenticate";
 import { revokeAccessToken } from "./revocation";
 import { ACCESS_TOKEN_TYPE, issueAccessToken, verifyAccessToken } from "./tokens";
@@ -32,7 +33,7 @@ describe("access tokens", () => {
   let ctx: ServerContext;
   beforeAll(async () => {
     const config = testConfig();
-    ctx = {
+    const services = {
       config,
       database: await openTestDatabase(),
       kv: createMemoryStore(),
@@ -40,6 +41,7 @@ describe("access tokens", () => {
       log: createLogger("silent"),
       now: () => new Date(),
     };
+    ctx = { ...services, metrics: createSyncMetrics(services) };
   });
   afterAll(async () => {
     await ctx.kv.close();

@@ -17,11 +17,13 @@ export function jsonText(body: string, status = 200, headers: Record<string, str
 /**
  * The response for anything thrown while handling a request. A domain error keeps its code,
  * status and headers; anything else is logged and answered as a bare 500, never with a stack,
- * SQL or connection string.
+ * SQL or connection string. With the request's id, the body names it (`request_id`), so a
+ * client's report leads to the log lines of that request.
  */
-export function errorResponse(error: unknown, log: Logger): Response {
+export function errorResponse(error: unknown, log: Logger, requestId?: string): Response {
   const appError = toAppError(error, log);
-  return json(appError.toBody(), appError.status, { ...appError.headers });
+  const body = requestId === undefined ? appError.toBody() : { ...appError.toBody(), request_id: requestId };
+  return json(body, appError.status, { ...appError.headers });
 }
 
 /** How soon a client should try again when the database is unreachable. */

@@ -1,4 +1,5 @@
 import { AppError } from "@repensar/contracts";
+import type { Operation } from "../sync/metrics";
 
 export interface RequestInfo {
   /** The caller's address as seen by the transport (before any proxy header). */
@@ -10,12 +11,17 @@ export interface RouteContext {
   url: URL;
   params: Record<string, string>;
   info: RequestInfo;
+  /** The request's id: in the `X-Request-Id` response header, every error body and the log. */
+  requestId: string;
+  /** What the request turned out to be, for the latency histogram (a pull sets `empty_poll`). */
+  observed: { operation: Operation };
 }
 
 export type RouteHandler = (ctx: RouteContext) => Promise<Response>;
 
 interface Route {
   method: string;
+  pattern: string;
   segments: string[];
   handler: RouteHandler;
 }
@@ -25,18 +31,18 @@ export class Router {
   private readonly routes: Route[] = [];
 
   on(method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE", pattern: string, handler: RouteHandler): this {
-    this.routes.push({ method, segments: split(pattern), handler });
+    this.routes.push({ method, pattern, segments: split(pattern), handler });
     return this;
   }
 
-  match(method: string, pathname: string): { handler: RouteHandler; params: Record<string, string> } | undefined {
+  match(method: string, pathname: string): { handler: RouteHandler; params: Record<string, string>; pattern: string } | undefined {
     const parts = split(pathname);
     let pathKnown = false;
     for (const route of this.routes) {
       const params = matchSegments(route.segments, parts);
       if (!params) continue;
       pathKnown = true;
-      if (route.method === method || (method === "HEAD" && route.method === "GET")) return { handler: route.handler, params };
+      if (route.method === method || (method === "HEAD" && route.method === "GET")) return { handler: route.handler, params, pattern: route.pattern };
     }
     if (pathKnown) throw new AppError("METHOD_NOT_ALLOWED", `${method} is not allowed on ${pathname}.`);
     return undefined;

@@ -55,6 +55,7 @@ export function createRedisStore(url: string, keyPrefix: string): KeyValueStore 
 
   return {
     kind: "redis",
+    connected: () => client.status === "ready",
     hit: async (key, ttlMs) => {
       const [[, count], [, pttl]] = (await (await ready()).multi().incr(key).pttl(key).exec()) as [
         [Error | null, number],

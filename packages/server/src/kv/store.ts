@@ -15,6 +15,8 @@ export interface KeyValueStore {
   publish(channel: string, message: string): Promise<void>;
   /** Returns the unsubscribe function. */
   subscribe(channel: string, listener: (message: string) => void): Promise<() => Promise<void>>;
+  /** Whether the connection for commands is up now (Redis only; the metrics read it). */
+  connected?(): boolean;
   /** Throws when the store does not answer. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -1,6 +1,7 @@
 import { AppError, type SyncPoke } from "@repensar/contracts";
 import { z } from "zod";
 import type { ServerContext } from "../context";
+import { metricsFor } from "./metrics";
 
 /** One channel for every organization; each instance fans a poke out to its own listeners. */
 export const POKE_CHANNEL = "sync:pokes";
@@ -115,9 +116,12 @@ export async function pokeStream(ctx: ServerContext, orgId: string, auth: Stream
   }
   let heartbeat: NodeJS.Timeout | undefined;
   let expiry: NodeJS.Timeout | undefined;
+  const streams = metricsFor(ctx).eventStreams;
+  streams.inc();
   const cleanUp = () => {
     if (closed) return;
     closed = true;
+    streams.dec();
     stop();
     if (heartbeat) clearInterval(heartbeat);
     if (expiry) clearTimeout(expiry);

@@ -146,8 +146,12 @@ export interface RenderedPage {
 }
 
 /** `POST /sync/pull` as the response body itself: the changes are spliced in as PostgreSQL rendered them. */
-export async function pullChangesBody(ctx: ServerContext, principal: Principal, input: PullInput): Promise<string> {
+export async function pullChangesBody(ctx: ServerContext, principal: Principal, input: PullInput): Promise<{ text: string; changes: number }> {
   const page = await pullPage(ctx, principal, input);
+  return { changes: page.changes.length, text: renderPage(page, input) };
+}
+
+function renderPage(page: RenderedPage, input: PullInput): string {
   return `{"changes":[${page.changes.join(",")}],"sync_token":${JSON.stringify(page.sync_token)},"has_more":${page.has_more},"total_changes":${page.changes.length},"schema_fingerprints":${JSON.stringify(fingerprintsOf(input.entity_types))}${skippedField(input.skipped_entity_types)}}`;
 }
 

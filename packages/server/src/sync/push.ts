@@ -422,6 +422,7 @@ export async function pushChanges(ctx: ServerContext, principal: Principal, inpu
 
   const metrics = metricsFor(ctx);
   metrics.pushes.inc();
+  metrics.changesPushed.inc(input.changes.length);
   metrics.changesApplied.inc(applied);
   metrics.changesConflicted.inc(conflicts.length);
   metrics.changesFailed.inc(failedCount);

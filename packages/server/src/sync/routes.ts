@@ -17,14 +17,14 @@ import { json, jsonText } from "../http/respond";
 import type { Router } from "../http/router";
 import { listConflicts, resolveConflict } from "./conflicts";
 import { pokeStream } from "./events";
-import { metricsFor } from "./metrics";
+import { metricsFor, requireMetricsToken } from "./metrics";
 import { pullChangesBody } from "./pull";
 import { pushChanges } from "./push";
 import { syncStatus } from "./status";
 
 /** /sync/pull, /sync/push, /sync/conflicts, /sync/status, /sync/schema, /sync/events, and /metrics. */
 export function registerSyncRoutes(router: Router, ctx: ServerContext): void {
-  router.on("POST", "/sync/pull", async ({ request }) => {
+  router.on("POST", "/sync/pull", async ({ request, observed }) => {
     const principal = await authenticateRequest(ctx, request);
     const body = await readJsonBody(request, ctx.config.maxBodyBytes);
     const input = parseInput(PullRequest, body, "body");
@@ -34,7 +34,9 @@ export function registerSyncRoutes(router: Router, ctx: ServerContext): void {
     if (entityTypes.length === 0) parseInput(PullRequestWithKnownTypes, body, "body");
     const skipped = [...new Set(unknownEntityTypes(input.entity_types))];
     await requireActiveDevice(ctx, principal, input.device_id);
-    return jsonText(await pullChangesBody(ctx, principal, { ...input, entity_types: entityTypes, skipped_entity_types: skipped }));
+    const page = await pullChangesBody(ctx, principal, { ...input, entity_types: entityTypes, skipped_entity_types: skipped });
+    if (page.changes === 0) observed.operation = "empty_poll";
+    return jsonText(page.text);
   });
 
   router.on("POST", "/sync/push", async ({ request }) => {
@@ -77,7 +79,9 @@ export function registerSyncRoutes(router: Router, ctx: ServerContext): void {
     });
   });
 
-  router.on("GET", "/metrics", async () =>
-    new Response(metricsFor(ctx).render(), { headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" } }),
-  );
+  router.on("GET", "/metrics", async ({ request }) => {
+    requireMetricsToken(ctx, request);
+    const metrics = metricsFor(ctx);
+    return new Response(await metrics.render(), { headers: { "content-type": metrics.contentType, "cache-control": "no-store" } });
+  });
 }
