@@ -25,13 +25,17 @@ describe("the HTTP surface", () => {
   it("answers an unknown path 404 in the error shape", async () => {
     const res = await server.fetch("/nope");
     expect(res.status).toBe(404);
-    expect(await res.json()).toEqual({ code: "NOT_FOUND", detail: "No route for GET /nope." });
+    expect(await res.json()).toEqual({ code: "NOT_FOUND", detail: "No route for GET /nope.", request_id: res.headers.get("x-request-id") });
   });
 
   it("answers a path parameter that is not valid percent-encoding 400, not a missing route", async () => {
     const res = await server.fetch("/sync/device/%E0%A4%A/revoke", { method: "POST" });
     expect(res.status).toBe(400);
-    expect(await res.json()).toEqual({ code: "BAD_REQUEST", detail: "The request path is not valid percent-encoding." });
+    expect(await res.json()).toEqual({
+      code: "BAD_REQUEST",
+      detail: "The request path is not valid percent-encoding.",
+      request_id: res.headers.get("x-request-id"),
+    });
   });
 
   it("answers a known path with the wrong method 405", async () => {
@@ -49,20 +53,35 @@ describe("the HTTP surface", () => {
     expect(Object.keys(doc.paths)).toContain("/sync/pull");
   });
 
-  it("counts answered requests by status at /metrics", async () => {
+  it("times answered requests by route and status at /metrics", async () => {
     await server.fetch("/healthz");
     await server.fetch("/nope");
     const text = await (await server.fetch("/metrics")).text();
-    const count = (status: number) => Number(new RegExp(`repensar_http_requests_total\\{status="${status}"\\} (\\d+)`).exec(text)?.[1] ?? 0);
-    expect(count(200)).toBeGreaterThanOrEqual(1);
-    expect(count(404)).toBeGreaterThanOrEqual(1);
-    expect(text).toContain("# TYPE repensar_http_requests_total counter");
+    const count = (route: string, status: number) =>
+      Number(new RegExp(`repensar_http_request_duration_seconds_count\\{[^}]*route="${route}",status="${status}"\\} (\\d+)`).exec(text)?.[1] ?? 0);
+    expect(count("/healthz", 200)).toBeGreaterThanOrEqual(1);
+    expect(count("unmatched", 404)).toBeGreaterThanOrEqual(1);
+    expect(text).toContain("# TYPE repensar_http_request_duration_seconds histogram");
   });
 
-  it("serves a readable docs page", async () => {
+  it("serves the docs page and its assets from this origin, under a CSP without eval or inline code", async () => {
     const res = await server.fetch("/docs");
     expect(res.headers.get("content-type")).toMatch(/text\/html/);
-    expect(await res.text()).toContain("/openapi.json");
+    const csp = res.headers.get("content-security-policy") ?? "";
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).not.toMatch(/unsafe|https?:/);
+    const page = await res.text();
+    expect(page).toContain("/openapi.json");
+    const assets = [...page.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1] ?? "");
+    expect(assets).toEqual(["/docs/swagger-ui.css", "/openapi.json", "/docs/swagger-ui-bundle.js", "/docs/init.js"]);
+    for (const path of assets.filter((a) => a.startsWith("/docs/"))) {
+      const asset = await server.fetch(path, { headers: { "accept-encoding": "gzip" } });
+      expect(asset.status, path).toBe(200);
+      expect(asset.headers.get("content-encoding"), path).toBe("gzip");
+      expect((await asset.text()).length, path).toBeGreaterThan(100);
+    }
+    expect(await (await server.fetch("/docs/init.js")).text()).toContain('url: "/openapi.json"');
   });
 });
 

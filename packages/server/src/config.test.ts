@@ -22,6 +22,8 @@ describe("loadConfig", () => {
     [{ REDIS_URL: "http://localhost" }, /REDIS_URL must be a redis/],
     [{ ALLOW_REGISTRATION: "maybe" }, /ALLOW_REGISTRATION/],
     [{ TOKEN_SECRET: "short" }, /TOKEN_SECRET must be at least 32 characters\.$/],
+    [{ LOG_LEVEL: "loud" }, /LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent/],
+    [{ METRICS_TOKEN: "short" }, /METRICS_TOKEN must be at least 16 characters\.$/],
   ])("stops with a sentence naming the variable for %j", (env, pattern) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(pattern);

@@ -39,6 +39,17 @@ describe("the log keeps secrets out", () => {
     }
   });
 
+  it("writes only at or above its level, and redacts a child's bindings too", () => {
+    const captured = capturedLogger("warn");
+    captured.log.info("not written");
+    const child = captured.log.child({ request_id: "r-1", token: "child-secret" });
+    child.warn("written", { n: 1 });
+    const lines = captured.lines();
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ level: "warn", message: "written", request_id: "r-1", token: "[redacted]", n: 1 });
+    expect(captured.text()).not.toContain("child-secret");
+  });
+
   it("redacts fields named like secrets and secrets inside text, but writes what is disclosed on purpose", () => {
     const captured = capturedLogger();
     captured.log.warn("request failed: GET /sync/events?access_token=eyJabc.def&x=1", {

@@ -76,7 +76,6 @@ export function createLogger(level: LogLevel = "info", destination?: Destination
     timestamp: stdTimeFunctions.isoTime,
     formatters: {
       level: (label: string) => ({ level: label }),
-      bindings: (bindings: Record<string, unknown>) => serialiseFields(bindings),
     },
   };
   return wrap(destination ? pino(options, destination) : pino(options));
@@ -92,6 +91,7 @@ function wrap(logger: PinoLogger): Logger {
     info: write("info"),
     warn: write("warn"),
     error: write("error"),
-    child: (bindings) => wrap(logger.child(bindings)),
+    // pino writes a child's bindings as they are: redacted here, like every field.
+    child: (bindings) => wrap(logger.child(serialiseFields(bindings))),
   };
 }
