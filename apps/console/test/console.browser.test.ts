@@ -355,6 +355,9 @@ describe.skipIf(!existsSync(CHROMIUM))("the console in a browser", { timeout: 12
     expect(csp).not.toContain("unsafe-eval");
     expect(csp).not.toContain("unsafe-inline");
 
+    await page.locator(".info .title", { hasText: "Repensar Sync API" }).waitFor();
+    expect(await page.locator(".errors-wrapper, .version-pragma").count()).toBe(0);
+    expect(await page.getByText("Warning", { exact: true }).count()).toBe(0);
     const pull = page.locator(".opblock").filter({ has: page.locator(".opblock-summary-path", { hasText: /^\/sync\/pull$/ }) });
     await pull.locator(".opblock-summary").click();
     await pull.getByRole("button", { name: "Try it out" }).click();

@@ -81,7 +81,7 @@ describe("the HTTP surface", () => {
       expect(asset.headers.get("content-encoding"), path).toBe("gzip");
       expect((await asset.text()).length, path).toBeGreaterThan(100);
     }
-    expect(await (await server.fetch("/docs/init.js")).text()).toContain('url: "/openapi.json"');
+    expect(await (await server.fetch("/docs/init.js")).text()).toContain('fetch("/openapi.json")');
   });
 });
 

@@ -40,18 +40,31 @@ const PAGE = `<!doctype html>
 </html>
 `;
 
-/** Swagger UI over this server's own /openapi.json; no validator badge (it would call another origin). */
+/**
+ * Swagger UI over this server's own /openapi.json; no validator badge (it would call another
+ * origin). The document names its JSON Schema dialect (2020-12, which the OpenAPI 3.1 default
+ * dialect extends); Swagger UI shows a warning for any dialect but the default, so the page drops
+ * the field before showing it. The document itself is unchanged.
+ */
 const INIT = `"use strict";
-window.ui = SwaggerUIBundle({
-  url: "/openapi.json",
-  dom_id: "#swagger-ui",
-  deepLinking: true,
-  validatorUrl: null,
-  persistAuthorization: false,
-  displayRequestDuration: true,
-  presets: [SwaggerUIBundle.presets.apis],
-  layout: "BaseLayout",
-});
+fetch("/openapi.json")
+  .then(function (response) { return response.json(); })
+  .then(function (spec) {
+    delete spec.jsonSchemaDialect;
+    window.ui = SwaggerUIBundle({
+      spec: spec,
+      dom_id: "#swagger-ui",
+      deepLinking: true,
+      validatorUrl: null,
+      persistAuthorization: false,
+      displayRequestDuration: true,
+      presets: [SwaggerUIBundle.presets.apis],
+      layout: "BaseLayout",
+    });
+  })
+  .catch(function () {
+    document.getElementById("swagger-ui").textContent = "The API description could not be loaded from /openapi.json.";
+  });
 `;
 
 interface Asset {
