@@ -30,6 +30,7 @@ export {
   type SyncEvents,
   type SyncManagerOptions,
   type SyncPhase,
+  type SyncStore,
   type SyncProgress,
   type SyncSummary,
 } from "./sync-manager";

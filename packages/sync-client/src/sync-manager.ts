@@ -67,9 +67,12 @@ export interface ParkedConflict {
   readonly resolution: Resolution | null;
 }
 
+/** What syncing needs of a store: everything but the app's own `transaction` (a browser page's store has none). */
+export type SyncStore = Omit<LocalStore, "transaction">;
+
 export interface SyncManagerOptions {
   readonly api: ApiClient;
-  readonly store: LocalStore;
+  readonly store: SyncStore;
   readonly tokens: TokenStore;
   /** Registered with the server once per store (`POST /sync/device/register`). */
   readonly device: DeviceInfo;
@@ -153,7 +156,7 @@ interface Counts {
  */
 export class SyncManager {
   readonly #api: ApiClient;
-  readonly #store: LocalStore;
+  readonly #store: SyncStore;
   readonly #tokens: TokenStore;
   readonly #device: DeviceInfo;
   readonly #resolver: Resolver;
@@ -558,7 +561,7 @@ function invalidResponse(message: string): ApiError {
 }
 
 /** Conflicts a resolver left for later in this store; readable with no server (and no SyncManager). */
-export async function readParkedConflicts(store: LocalStore): Promise<ParkedConflict[]> {
+export async function readParkedConflicts(store: Pick<LocalStore, "getMeta">): Promise<ParkedConflict[]> {
   const text = await store.getMeta(META_PARKED);
   if (text === null) return [];
   let value: unknown;
@@ -573,7 +576,7 @@ export async function readParkedConflicts(store: LocalStore): Promise<ParkedConf
 }
 
 /** When this store last finished a sync, ISO-8601; null if never. */
-export function readLastSyncedAt(store: LocalStore): Promise<string | null> {
+export function readLastSyncedAt(store: Pick<LocalStore, "getMeta">): Promise<string | null> {
   return store.getMeta(META_LAST_SYNC);
 }
 

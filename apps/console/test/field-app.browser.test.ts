@@ -1,0 +1,210 @@
+import { existsSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { signInDevice } from "./rest";
+import { startConsole, type ConsoleProcess } from "./server-process";
+
+const CHROMIUM = "/usr/bin/chromium";
+const outputDir = process.env.TEST_OUTPUT_DIR ?? fileURLToPath(new URL("../test-output", import.meta.url));
+const ADMIN = { email: "field-admin@example.org", password: "field-admin-password-1" };
+
+interface PushedChange {
+  change_id?: string;
+  entity_id: string;
+}
+
+describe.skipIf(!existsSync(CHROMIUM))("the field app at /app", { timeout: 180_000 }, () => {
+  let server: ConsoleProcess;
+  let browser: Browser;
+  const contexts: BrowserContext[] = [];
+
+  beforeAll(async () => {
+    mkdirSync(outputDir, { recursive: true });
+    server = await startConsole({ ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password, LOGIN_MAX_ATTEMPTS: "1000" });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const context of contexts) await context.close();
+    await browser?.close();
+    await server?.stop();
+  });
+
+  async function newContext(): Promise<BrowserContext> {
+    const context = await browser.newContext({ baseURL: server.url, viewport: { width: 1100, height: 900 } });
+    contexts.push(context);
+    return context;
+  }
+
+  /** Opens /app in a new tab of `context`, signing in unless the context already is. */
+  async function openApp(context: BrowserContext): Promise<Page> {
+    const page = await context.newPage();
+    await page.goto("/app");
+    const signIn = page.getByRole("button", { name: "Sign in" });
+    const workspace = page.getByRole("heading", { name: "Volunteers", level: 2 });
+    await signIn.or(workspace).first().waitFor();
+    if (await signIn.isVisible()) {
+      await page.getByLabel("Email").fill(ADMIN.email);
+      await page.getByLabel("Password").fill(ADMIN.password);
+      await signIn.click();
+      await workspace.waitFor();
+    }
+    return page;
+  }
+
+  async function synced(page: Page): Promise<void> {
+    await page.getByLabel("Pending changes").filter({ hasText: /^0 pending$/ }).waitFor({ timeout: 30_000 });
+    await page.getByLabel("Sync progress").filter({ hasText: /^Synced/ }).waitFor({ timeout: 30_000 });
+  }
+
+  async function tab(page: Page, label: string): Promise<void> {
+    await page.getByRole("navigation", { name: "Entity types" }).getByRole("button", { name: label, exact: true }).click();
+  }
+
+  async function createVolunteer(page: Page, name: string, phone?: string): Promise<void> {
+    await tab(page, "Volunteers");
+    await page.getByRole("button", { name: "New volunteer" }).click();
+    const form = page.getByRole("form", { name: "New volunteer" });
+    await form.getByLabel(/^name/).fill(name);
+    if (phone) await form.getByLabel(/^phone/).fill(phone);
+    await form.getByRole("button", { name: "Save" }).click();
+    await page.getByRole("table", { name: "Volunteers" }).getByText(name, { exact: true }).waitFor();
+  }
+
+  async function editVolunteer(page: Page, name: string, fields: Record<string, string>): Promise<void> {
+    await tab(page, "Volunteers");
+    await page.getByRole("button", { name: `Edit ${name}`, exact: true }).click();
+    const form = page.getByRole("form", { name: "Edit volunteer" });
+    for (const [field, value] of Object.entries(fields)) await form.getByLabel(new RegExp(`^${field}`)).fill(value);
+    await form.getByRole("button", { name: "Save" }).click();
+    await form.waitFor({ state: "detached" });
+  }
+
+  async function serverVolunteers(): Promise<Map<string, Record<string, unknown>>> {
+    const device = await signInDevice(server.url, ADMIN.email, ADMIN.password, "checker");
+    const rows = new Map<string, Record<string, unknown>>();
+    for (const change of await device.pull(["volunteer"])) rows.set(String(change.data.name), { ...change.data, version: change.version });
+    return rows;
+  }
+
+  it("works offline, keeps its rows across a reload with no network, and syncs them when back online", async () => {
+    const context = await newContext();
+    const page = await openApp(context);
+    await synced(page);
+    // The shell is cached once the service worker has installed.
+    await page.evaluate(async () => {
+      await navigator.serviceWorker.ready;
+    });
+
+    await context.setOffline(true);
+    await page.getByLabel("Connection").filter({ hasText: "Offline" }).waitFor();
+    await createVolunteer(page, "Ana Offline", "555-0100");
+    await tab(page, "Projects");
+    await page.getByRole("button", { name: "New project" }).click();
+    await page.getByRole("form", { name: "New project" }).getByLabel(/^name/).fill("Community Garden");
+    await page.getByRole("form", { name: "New project" }).getByRole("button", { name: "Save" }).click();
+    await page.getByRole("table", { name: "Projects" }).getByText("Community Garden").waitFor();
+    await editVolunteer(page, "Ana Offline", { name: "Ana Field" });
+    // A create and its edit coalesce: two rows, two changes.
+    await page.getByLabel("Pending changes").filter({ hasText: /^2 pending$/ }).waitFor();
+
+    const reloaded = await page.reload();
+    // The shell came from the service worker's cache: there is no network.
+    expect(reloaded?.fromServiceWorker()).toBe(true);
+    await page.getByRole("heading", { name: "Volunteers", level: 2 }).waitFor();
+    await page.getByLabel("Connection").filter({ hasText: "Offline" }).waitFor();
+    await page.getByRole("table", { name: "Volunteers" }).getByText("Ana Field").waitFor();
+    await page.getByLabel("Pending changes").filter({ hasText: /^2 pending$/ }).waitFor();
+    await page.screenshot({ path: join(outputDir, "field-app-offline-reload.png"), fullPage: true });
+    expect((await serverVolunteers()).has("Ana Field")).toBe(false);
+
+    await context.setOffline(false);
+    await page.getByLabel("Connection").filter({ hasText: "Online" }).waitFor();
+    await synced(page);
+    const onServer = await serverVolunteers();
+    expect(onServer.get("Ana Field")).toMatchObject({ phone: "555-0100", version: 1 });
+
+    // Another browser sees them after its first sync.
+    const other = await openApp(await newContext());
+    await synced(other);
+    await other.getByRole("table", { name: "Volunteers" }).getByText("Ana Field").waitFor();
+    await tab(other, "Projects");
+    await other.getByRole("table", { name: "Projects" }).getByText("Community Garden").waitFor();
+  });
+
+  it("a conflict between two browsers is settled in the dialog, field by field", async () => {
+    const mine = await openApp(await newContext());
+    await createVolunteer(mine, "Bea", "555-0200");
+    await synced(mine);
+    const theirs = await openApp(await newContext());
+    await synced(theirs);
+    await theirs.getByRole("table", { name: "Volunteers" }).getByText("Bea").waitFor();
+
+    await mine.context().setOffline(true);
+    await mine.getByLabel("Connection").filter({ hasText: "Offline" }).waitFor();
+    await editVolunteer(mine, "Bea", { name: "Bea Mine", phone: "555-0299" });
+    await editVolunteer(theirs, "Bea", { name: "Bea Theirs" });
+    await synced(theirs);
+
+    await mine.context().setOffline(false);
+    const dialog = mine.getByRole("dialog", { name: "Conflict" });
+    await dialog.waitFor({ timeout: 30_000 });
+    await mine.screenshot({ path: join(outputDir, "field-app-conflict.png"), fullPage: true });
+    await dialog.getByLabel("name: theirs").check();
+    await dialog.getByLabel("phone: mine").check();
+    await dialog.getByRole("button", { name: "Merge" }).click();
+    await dialog.waitFor({ state: "detached" });
+    await synced(mine);
+
+    const onServer = await serverVolunteers();
+    expect(onServer.get("Bea Theirs")).toMatchObject({ phone: "555-0299" });
+    expect(onServer.has("Bea Mine")).toBe(false);
+    await mine.getByRole("table", { name: "Volunteers" }).getByText("Bea Theirs").waitFor();
+    // The other browser gets the merged row by its poke-driven pull.
+    await theirs.getByRole("button", { name: "Sync now" }).click();
+    await synced(theirs);
+    await theirs.getByRole("table", { name: "Volunteers" }).getByText("Bea Theirs").waitFor();
+  });
+
+  it("two tabs of one browser never push the same change twice", async () => {
+    const context = await newContext();
+    const pushed: PushedChange[][] = [];
+    context.on("request", (request) => {
+      if (request.method() === "POST" && new URL(request.url()).pathname === "/sync/push") {
+        const body = request.postDataJSON() as { changes: PushedChange[] };
+        pushed.push(body.changes);
+      }
+    });
+    const first = await openApp(context);
+    await synced(first);
+    const second = await openApp(context);
+    await second.getByRole("heading", { name: "Volunteers", level: 2 }).waitFor();
+
+    await context.setOffline(true);
+    await first.getByLabel("Connection").filter({ hasText: "Offline" }).waitFor();
+    for (let i = 1; i <= 3; i++) {
+      await createVolunteer(first, `Tab one ${i}`);
+      await createVolunteer(second, `Tab two ${i}`);
+    }
+    // Both tabs see every row and the same outbox.
+    await first.getByRole("table", { name: "Volunteers" }).getByText("Tab two 3").waitFor();
+    await second.getByLabel("Pending changes").filter({ hasText: /^6 pending$/ }).waitFor();
+
+    await context.setOffline(false);
+    await synced(first);
+    await synced(second);
+    const ids = pushed.flat().map((change) => change.change_id);
+    expect(ids).toHaveLength(6);
+    expect(new Set(ids).size).toBe(6);
+    const onServer = await serverVolunteers();
+    for (let i = 1; i <= 3; i++) {
+      expect(onServer.get(`Tab one ${i}`)).toMatchObject({ version: 1 });
+      expect(onServer.get(`Tab two ${i}`)).toMatchObject({ version: 1 });
+    }
+  });
+});
