@@ -1,7 +1,7 @@
 import { createReadStream, existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
-import { extname, join, normalize } from "node:path";
+import { extname, isAbsolute, join, normalize } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 import { chromium, type Browser } from "playwright-core";
@@ -20,14 +20,14 @@ export function launchChromium(): Promise<Browser> {
 }
 
 /**
- * Bundles browser entry points (module workers and pages) into a fresh directory beside SQLite's
+ * Bundles browser entry points (module workers and pages; paths relative to this directory or absolute) into a fresh directory beside SQLite's
  * WebAssembly, which the bundles load from their own URL. `vitest` resolves to a small shim so a
  * shared suite can run in a worker.
  */
 export async function bundle(entries: Record<string, string>): Promise<{ dir: string; remove(): void }> {
   const dir = mkdtempSync(join(tmpdir(), "sync-client-browser-"));
   await build({
-    entryPoints: Object.fromEntries(Object.entries(entries).map(([name, path]) => [name, join(here, path)])),
+    entryPoints: Object.fromEntries(Object.entries(entries).map(([name, path]) => [name, isAbsolute(path) ? path : join(here, path)])),
     bundle: true,
     format: "esm",
     platform: "browser",
