@@ -96,6 +96,15 @@ describe.skipIf(!existsSync(CHROMIUM))("the field app at /app", { timeout: 180_0
     const context = await newContext();
     const page = await openApp(context);
     await synced(page);
+    // The refresh token is an HttpOnly cookie: the browser holds it, no page script can read it.
+    const cookies = await context.cookies();
+    expect(cookies.find((cookie) => cookie.name === "repensar_refresh")).toMatchObject({ httpOnly: true, sameSite: "Strict", path: "/auth" });
+    expect(await page.evaluate(() => document.cookie)).not.toContain("repensar_refresh");
+    const refreshed = await page.evaluate(async () => {
+      const res = await fetch("/auth/refresh", { method: "POST" });
+      return { status: res.status, body: (await res.json()) as { refresh_token?: string } };
+    });
+    expect(refreshed).toMatchObject({ status: 200, body: { refresh_token: "" } });
     // The shell is cached once the service worker has installed.
     await page.evaluate(async () => {
       await navigator.serviceWorker.ready;

@@ -17,6 +17,12 @@ export const LoginRequest = z.object({
   // No minimum here: the policy applies when a password is set, not when one is checked.
   password: Text.min(1).max(256),
   device_id: DeviceId.optional(),
+  /**
+   * Ours, for browsers: the refresh token is set as an HttpOnly cookie scoped to `/auth` instead of
+   * being returned (`refresh_token` in the answer is then empty), so no page script can read it.
+   * `POST /auth/refresh` and `/auth/logout` then take it from the cookie.
+   */
+  refresh_token_cookie: z.boolean().optional(),
 });
 export type LoginRequest = z.infer<typeof LoginRequest>;
 
@@ -44,7 +50,8 @@ export type TokenResponse = z.infer<typeof TokenResponse>;
 
 /** `POST /auth/refresh`: trades a refresh token for a new pair (the old one is rotated out). */
 export const RefreshRequest = z.object({
-  refresh_token: Text.min(1).max(512),
+  /** Left out by a browser that signed in with `refresh_token_cookie` (ours): the cookie carries it. */
+  refresh_token: Text.min(1).max(512).optional(),
 });
 export type RefreshRequest = z.infer<typeof RefreshRequest>;
 

@@ -286,6 +286,64 @@ export function authSuite(name: string, makeStore: () => KeyValueStore): void {
       });
     });
 
+    describe("refresh tokens in a cookie (browsers)", () => {
+      /** The `repensar_refresh` cookie a response sets, as `name=value`, with its attributes. */
+      function refreshCookieOf(res: Response): { pair: string; attributes: string[] } {
+        const header = res.headers.getSetCookie().find((cookie) => cookie.startsWith("repensar_refresh="));
+        expect(header).toBeDefined();
+        const [pair = "", ...attributes] = (header ?? "").split(";").map((part) => part.trim());
+        return { pair, attributes };
+      }
+
+      async function cookieLogin(): Promise<{ account: TokenResponse & { password: string }; answer: TokenResponse; cookie: string; attributes: string[] }> {
+        const account = await register();
+        const res = await server.fetch("/auth/login", jsonInit({ email: account.user.email, password: account.password, refresh_token_cookie: true }));
+        expect(res.status).toBe(200);
+        const { pair, attributes } = refreshCookieOf(res);
+        return { account, answer: TokenResponse.parse(await res.json()), cookie: pair, attributes };
+      }
+
+      const origin = () => new URL(server.url).origin;
+
+      it("sets the refresh token as an HttpOnly, SameSite=Strict cookie on /auth and leaves it out of the answer", async () => {
+        const { answer, cookie, attributes } = await cookieLogin();
+        expect(answer.refresh_token).toBe("");
+        expect(cookie).toMatch(/^repensar_refresh=.{20,}$/);
+        expect(attributes).toEqual(expect.arrayContaining(["Path=/auth", "HttpOnly", "SameSite=Strict"]));
+        expect(await meStatus(answer.access_token)).toBe(200);
+      });
+
+      it("refreshes from the cookie, from the app's own origin only, and rotates it", async () => {
+        const { cookie } = await cookieLogin();
+        const noOrigin = await server.fetch("/auth/refresh", jsonInit({}, undefined, { cookie }));
+        expect(await errorOf(noOrigin)).toMatchObject({ status: 403, code: "ORIGIN_MISMATCH" });
+        const foreign = await server.fetch("/auth/refresh", jsonInit({}, undefined, { cookie, origin: "https://evil.example" }));
+        expect(await errorOf(foreign)).toMatchObject({ status: 403, code: "ORIGIN_MISMATCH" });
+
+        const res = await server.fetch("/auth/refresh", { method: "POST", headers: { cookie, origin: origin() } });
+        expect(res.status).toBe(200);
+        const next = TokenResponse.parse(await res.json());
+        expect(next.refresh_token).toBe("");
+        expect(await meStatus(next.access_token)).toBe(200);
+        const rotated = refreshCookieOf(res).pair;
+        expect(rotated).not.toBe(cookie);
+        expect((await server.fetch("/auth/refresh", jsonInit({}, undefined, { cookie: rotated, origin: origin() }))).status).toBe(200);
+      });
+
+      it("refuses a refresh with neither a token nor the cookie", async () => {
+        expect(await errorOf(await server.fetch("/auth/refresh", jsonInit({})))).toMatchObject({ status: 401, code: "REFRESH_TOKEN_INVALID" });
+      });
+
+      it("logout ends the cookie's sign-in and clears the cookie", async () => {
+        const { answer, cookie } = await cookieLogin();
+        const res = await server.fetch("/auth/logout", { method: "POST", headers: { authorization: `Bearer ${answer.access_token}`, cookie } });
+        expect(res.status).toBe(200);
+        expect(refreshCookieOf(res)).toMatchObject({ pair: "repensar_refresh=", attributes: expect.arrayContaining(["Max-Age=0"]) });
+        const again = await server.fetch("/auth/refresh", jsonInit({}, undefined, { cookie, origin: origin() }));
+        expect(await errorOf(again)).toMatchObject({ status: 401 });
+      });
+    });
+
     describe("logout", () => {
       it("refuses the access token at once and ends the sign-in", async () => {
         const a = await register();

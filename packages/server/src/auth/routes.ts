@@ -8,7 +8,9 @@ import {
   RefreshRequest,
   RegisterRequest,
   JwksResponse,
+  AppError,
   type DeviceListResponse,
+  type TokenResponse,
 } from "@repensar/contracts";
 import { z } from "zod";
 import type { ServerContext } from "../context";
@@ -20,6 +22,8 @@ import { login, logout, me, refresh, registerAccount } from "./accounts";
 import { authenticateAccessToken } from "./authenticate";
 import { deviceScope, listDevices, registerDevice, revokeDevice } from "./devices";
 import { changePassword } from "./password-change";
+import { blankRefreshCookie, readRefreshCookie, refreshCookie } from "./refresh-cookie";
+import { checkOrigin } from "./sessions";
 
 const DevicePath = z.object({ device_id: DeviceId });
 
@@ -39,20 +43,34 @@ export function registerAuthRoutes(router: Router, ctx: ServerContext): void {
     return json(await registerAccount(ctx, input, clientAddress(request, info, ctx.config.trustProxy)), 201);
   });
 
+  /** A sign-in for a browser: the refresh token goes into an HttpOnly cookie, not into the answer. */
+  function inCookie(answer: TokenResponse): Response {
+    return json({ ...answer, refresh_token: "" }, 200, { "set-cookie": refreshCookie(ctx, answer.refresh_token) });
+  }
+
   router.on("POST", "/auth/login", async ({ request, info }) => {
     const input = parseInput(LoginRequest, await readJsonBody(request, maxBytes), "body");
-    return json(await login(ctx, input, clientAddress(request, info, ctx.config.trustProxy)));
+    const answer = await login(ctx, input, clientAddress(request, info, ctx.config.trustProxy));
+    return input.refresh_token_cookie === true ? inCookie(answer) : json(answer);
   });
 
   router.on("POST", "/auth/refresh", async ({ request, info }) => {
-    const input = parseInput(RefreshRequest, await readJsonBody(request, maxBytes), "body");
-    return json(await refresh(ctx, input.refresh_token, clientAddress(request, info, ctx.config.trustProxy)));
+    const input = parseInput(RefreshRequest, await readOptionalJsonBody(request, maxBytes), "body");
+    const address = clientAddress(request, info, ctx.config.trustProxy);
+    if (input.refresh_token !== undefined) return json(await refresh(ctx, input.refresh_token, address));
+    const cookie = readRefreshCookie(request);
+    if (cookie === null) throw new AppError("REFRESH_TOKEN_INVALID", "No refresh token: send refresh_token, or sign in with refresh_token_cookie.");
+    // The cookie rides along by itself, so the request must come from the app's own origin.
+    checkOrigin(ctx, request);
+    return inCookie(await refresh(ctx, cookie, address));
   });
 
   router.on("POST", "/auth/logout", async ({ request, info }) => {
     const auth = await authenticateAccessToken(ctx, request);
     const input = parseInput(LogoutRequest, await readOptionalJsonBody(request, maxBytes), "body");
-    return json(await logout(ctx, auth, input.refresh_token, clientAddress(request, info, ctx.config.trustProxy)));
+    const cookie = readRefreshCookie(request);
+    const answer = await logout(ctx, auth, input.refresh_token ?? cookie ?? undefined, clientAddress(request, info, ctx.config.trustProxy));
+    return cookie === null ? json(answer) : json(answer, 200, { "set-cookie": blankRefreshCookie(ctx) });
   });
 
   router.on("GET", "/auth/me", async ({ request }) => {

@@ -163,7 +163,8 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     const call: Call<TokenResponse> = {
       method: "POST",
       path: "/auth/refresh",
-      body: { refresh_token: current.refresh_token },
+      // An empty refresh token: the server keeps it in an HttpOnly cookie (a browser's sign-in).
+      body: current.refresh_token === "" ? {} : { refresh_token: current.refresh_token },
       response: TokenResponse,
       auth: false,
     };
@@ -230,7 +231,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
       const answer = await request({
         method: "POST",
         path: "/auth/logout",
-        body: { refresh_token: stored.refresh_token },
+        body: stored.refresh_token === "" ? {} : { refresh_token: stored.refresh_token },
         response: LogoutResponse,
         auth: true,
       });

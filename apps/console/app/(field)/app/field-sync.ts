@@ -26,8 +26,10 @@ import { connectBrowserStore, type BrowserStore } from "@repensar/sync-client/br
  *   offline ──online event──> sync ──network error──> wait 1 s, 2 s, 4 s … 60 s (jittered) ──> sync
  *   SSE poke / local write / "sync now" ──> sync (calls made while one runs share it)
  *
- * Tokens are kept in the local database (`meta`), shared by the tabs and there after a reload
- * with no network, so the app opens signed in offline until the access token's `exp`.
+ * The refresh token never reaches page scripts: sign-in asks for it as an HttpOnly, SameSite=Strict
+ * cookie scoped to /auth, which the browser sends on refresh and logout by itself. The access token
+ * (30 minutes) is kept in the local database (`meta`), shared by the tabs and there after a reload
+ * with no network, so the app opens signed in offline until its `exp`.
  */
 export interface FieldStatus {
   /** False until the local database has been read once. */
@@ -191,7 +193,8 @@ export class FieldSync {
   }
 
   async signIn(email: string, password: string): Promise<void> {
-    await this.#api.login({ email, password });
+    // The refresh token stays in an HttpOnly cookie on /auth: no script of this page can read it.
+    await this.#api.login({ email, password, refresh_token_cookie: true });
     await this.store.setMeta(META_EMAIL, email);
   }
 
