@@ -174,10 +174,9 @@ describe.skipIf(!existsSync(CHROMIUM))("the field app at /app", { timeout: 180_0
     expect(onServer.get("Bea Theirs")).toMatchObject({ phone: "555-0299" });
     expect(onServer.has("Bea Mine")).toBe(false);
     await mine.getByRole("table", { name: "Volunteers" }).getByText("Bea Theirs").waitFor();
-    // The other browser gets the merged row by its poke-driven pull.
-    await theirs.getByRole("button", { name: "Sync now" }).click();
-    await synced(theirs);
-    await theirs.getByRole("table", { name: "Volunteers" }).getByText("Bea Theirs").waitFor();
+    // The other browser pulls the merged row when the server's poke arrives (no click, no polling).
+    await theirs.getByRole("button", { name: `Edit Bea Theirs`, exact: true }).click();
+    await theirs.getByRole("form", { name: "Edit volunteer" }).getByLabel(/^phone/).and(theirs.locator('[value="555-0299"]')).waitFor({ timeout: 30_000 });
   });
 
   it("two tabs of one browser never push the same change twice", async () => {
