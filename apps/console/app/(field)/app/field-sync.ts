@@ -102,6 +102,7 @@ export class FieldSync {
   #retryTimer: ReturnType<typeof setTimeout> | null = null;
   #failures = 0;
   #events: AbortController | null = null;
+  #started = false;
   #stopped = false;
   readonly #stops: (() => void)[] = [];
 
@@ -125,7 +126,10 @@ export class FieldSync {
     return () => this.#listeners.delete(listener);
   }
 
+  /** Starts listening, watching and competing for the sync lock; a second call does nothing. */
   start(): void {
+    if (this.#started) return;
+    this.#started = true;
     const online = () => {
       this.#update({ online: true });
       this.#failures = 0;
