@@ -1,5 +1,15 @@
 import { describe, expect, it } from "vitest";
-import { entitySchemas, entityTypes, isEntityType, systemFields, validateEntityData, withoutSystemFields } from "./entities";
+import {
+  anchoredPattern,
+  entityDefinitions,
+  entitySchemas,
+  entityTypes,
+  isEntityType,
+  systemFields,
+  validateEntityData,
+  withoutSystemFields,
+  type FieldDefinition,
+} from "./entities";
 
 describe("validateEntityData", () => {
   it("accepts a whole row with its required fields", () => {
@@ -74,10 +84,36 @@ describe("validateEntityData", () => {
   });
 });
 
+describe("text rules", () => {
+  const fields: Readonly<Record<string, FieldDefinition>> = entityDefinitions.volunteer.fields;
+
+  it("minLength refuses shorter text, naming the field", () => {
+    expect(fields["name"]?.minLength).toBe(1);
+    const result = validateEntityData("volunteer", { name: "" }, "full");
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.issues).toEqual([expect.objectContaining({ loc: ["name"], type: "too_small" })]);
+    expect(validateEntityData("volunteer", { name: "A" }, "full").ok).toBe(true);
+  });
+
+  it("pattern must match the whole value, naming the field", () => {
+    expect(fields["phone"]?.pattern).toBeDefined();
+    expect(validateEntityData("volunteer", { phone: "+351 912 345 678" }, "patch").ok).toBe(true);
+    const result = validateEntityData("volunteer", { phone: "555 then letters" }, "patch");
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.issues).toEqual([expect.objectContaining({ loc: ["phone"], type: "invalid_format" })]);
+  });
+
+  it("anchors a pattern at both ends", () => {
+    expect(anchoredPattern("[A-Z]{3}").test("EUR")).toBe(true);
+    expect(anchoredPattern("[A-Z]{3}").test("EURO")).toBe(false);
+    expect(anchoredPattern("a|b").test("ab")).toBe(false);
+  });
+});
+
 describe("entity definitions", () => {
-  it("defines the entities the API syncs", () => {
-    expect([...entityTypes].sort()).toEqual(["project", "task", "time_entry", "volunteer"]);
-    expect(isEntityType("volunteer")).toBe(true);
+  it("knows exactly the types the definitions name, and nothing an object inherits", () => {
+    expect(entityTypes).toEqual(Object.keys(entityDefinitions));
+    for (const type of entityTypes) expect(isEntityType(type)).toBe(true);
     expect(isEntityType("toString")).toBe(false);
     expect(isEntityType("__proto__")).toBe(false);
   });

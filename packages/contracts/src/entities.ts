@@ -1,117 +1,21 @@
 import { z } from "zod";
 import { Timestamp } from "./messages/common";
+import { entityDefinitions, FieldKind, type EntityDefinition, type FieldDefinition } from "./definitions";
+
+export {
+  entityDefinitions,
+  FieldKind,
+  ReferenceOnMissing,
+  ResolutionPolicy,
+  type EntityDefinition,
+  type FieldDefinition,
+} from "./definitions";
 
 /**
- * Entities are defined once, here. The server's tables (packages/db), the client's SQLite
- * tables (packages/sync-client), the wire validation and the OpenAPI schemas are all derived
- * from these definitions: adding an entity or a field is one edit here plus one generated migration.
+ * Everything here is derived from the definitions in `./definitions`: the entity types, the wire
+ * validation, and (in other packages) the server's tables, the client's SQLite tables and the
+ * OpenAPI schemas. Adding an entity or a field is one edit there plus one generated migration.
  */
-
-export const FieldKind = {
-  Text: "text",
-  Integer: "integer",
-  Number: "number",
-  Boolean: "boolean",
-  /** Calendar date, `YYYY-MM-DD`. */
-  Date: "date",
-  /** Instant, ISO-8601 with offset. */
-  DateTime: "datetime",
-  /** List of short strings. */
-  TextList: "text[]",
-  /** Reference to another entity's id. */
-  Ref: "ref",
-} as const;
-export type FieldKind = (typeof FieldKind)[keyof typeof FieldKind];
-
-export interface FieldDefinition {
-  readonly kind: FieldKind;
-  readonly required?: boolean;
-  /** For `text`: the longest accepted value. */
-  readonly maxLength?: number;
-  /** For `text`: the only accepted values. */
-  readonly values?: readonly string[];
-  /** For `integer` / `number`: inclusive bounds. */
-  readonly min?: number;
-  readonly max?: number;
-  /** For `ref`: the entity type whose id this field holds. */
-  readonly references?: string;
-  /** For `text`: a format check. */
-  readonly format?: "email";
-}
-
-export const ResolutionPolicy = {
-  ServerWins: "server_wins",
-  ClientWins: "client_wins",
-  LastWriteWins: "last_write_wins",
-  Merge: "merge",
-} as const;
-export type ResolutionPolicy = (typeof ResolutionPolicy)[keyof typeof ResolutionPolicy];
-
-export interface EntityDefinition {
-  /** Table name on the server and on the client. */
-  readonly table: string;
-  readonly fields: Readonly<Record<string, FieldDefinition>>;
-  /** What `suggested_resolution` a conflict on this entity carries. */
-  readonly conflictPolicy: ResolutionPolicy;
-}
-
-const text = (maxLength: number, extra: Partial<FieldDefinition> = {}): FieldDefinition => ({
-  kind: FieldKind.Text,
-  maxLength,
-  ...extra,
-});
-
-export const entityDefinitions = {
-  volunteer: {
-    table: "volunteers",
-    conflictPolicy: ResolutionPolicy.Merge,
-    fields: {
-      name: text(200, { required: true }),
-      email: text(320, { format: "email" }),
-      phone: text(50),
-      skills: { kind: FieldKind.TextList },
-      status: text(20, { values: ["active", "inactive", "pending"] }),
-      notes: text(10_000),
-    },
-  },
-  project: {
-    table: "projects",
-    conflictPolicy: ResolutionPolicy.Merge,
-    fields: {
-      name: text(200, { required: true }),
-      description: text(10_000),
-      status: text(20, { values: ["planned", "active", "completed", "cancelled"] }),
-      start_date: { kind: FieldKind.Date },
-      end_date: { kind: FieldKind.Date },
-      location: text(500),
-    },
-  },
-  task: {
-    table: "tasks",
-    conflictPolicy: ResolutionPolicy.Merge,
-    fields: {
-      title: text(300, { required: true }),
-      project_id: { kind: FieldKind.Ref, references: "project", required: true },
-      description: text(10_000),
-      status: text(20, { values: ["todo", "in_progress", "done", "cancelled"] }),
-      priority: text(20, { values: ["low", "medium", "high", "urgent"] }),
-      assignee_volunteer_id: { kind: FieldKind.Ref, references: "volunteer" },
-      due_date: { kind: FieldKind.Date },
-    },
-  },
-  time_entry: {
-    table: "time_entries",
-    conflictPolicy: ResolutionPolicy.ServerWins,
-    fields: {
-      volunteer_id: { kind: FieldKind.Ref, references: "volunteer", required: true },
-      date: { kind: FieldKind.Date, required: true },
-      hours: { kind: FieldKind.Number, required: true, min: 0, max: 24 },
-      project_id: { kind: FieldKind.Ref, references: "project" },
-      task_id: { kind: FieldKind.Ref, references: "task" },
-      notes: text(10_000),
-    },
-  },
-} as const satisfies Record<string, EntityDefinition>;
 
 export type EntityType = keyof typeof entityDefinitions;
 export const entityTypes = Object.keys(entityDefinitions) as EntityType[];
@@ -139,6 +43,18 @@ export type SystemField = (typeof systemFields)[number];
 const systemFieldSet: ReadonlySet<string> = new Set(systemFields);
 export const isSystemField = (name: string): boolean => systemFieldSet.has(name);
 
+const patterns = new Map<string, RegExp>();
+
+/** A definition's `pattern` as the whole value must match it. */
+export function anchoredPattern(pattern: string): RegExp {
+  let regex = patterns.get(pattern);
+  if (!regex) {
+    regex = new RegExp(`^(?:${pattern})$`);
+    patterns.set(pattern, regex);
+  }
+  return regex;
+}
+
 const ISO_DATE = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/;
 
 function fieldSchema(def: FieldDefinition): z.ZodType {
@@ -148,9 +64,11 @@ function fieldSchema(def: FieldDefinition): z.ZodType {
       // Text PostgreSQL cannot store is refused by the server change by change (`isStorableText`
       // in its storage check), not here: a device keeps what its user typed, and the server's
       // per-change refusal tells it which edit to fix, without holding up the rest of its outbox.
+      if (def.format === "email") return z.email().max(def.maxLength ?? 320);
       let s = z.string();
       if (def.maxLength !== undefined) s = s.max(def.maxLength);
-      if (def.format === "email") return z.email().max(def.maxLength ?? 320);
+      if (def.minLength !== undefined) s = s.min(def.minLength);
+      if (def.pattern !== undefined) s = s.regex(anchoredPattern(def.pattern), `expected text matching ${def.pattern}`);
       return s;
     }
     case FieldKind.Integer: {

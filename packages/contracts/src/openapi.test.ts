@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { entitySchemas, entityTypes } from "./entities";
+import { anchoredPattern, entityDefinitions, entitySchemas, entityTypes, type FieldDefinition } from "./entities";
 import * as contract from "./index";
 import { openApiDocument } from "./openapi";
 import { PROTOCOL_VERSION } from "./protocol";
@@ -68,16 +68,34 @@ describe("OpenAPI document", () => {
 
   it("has a component schema for each entity, derived from its definition", () => {
     for (const type of entityTypes) {
-      const name = type
-        .split("_")
-        .map((p) => p.charAt(0).toUpperCase() + p.slice(1))
-        .join("");
+      const name = capitalize(type);
       const schema = doc.components.schemas[name];
       expect(schema, name).toBeDefined();
       expect(Object.keys((schema?.["properties"] ?? {}) as object).sort()).toEqual(Object.keys(entitySchemas(type).full.shape).sort());
     }
   });
+
+  it("carries every text rule of the definitions: maxLength, minLength and pattern", () => {
+    for (const type of entityTypes) {
+      const properties = (doc.components.schemas[capitalize(type)]?.["properties"] ?? {}) as Record<string, unknown>;
+      const fields: Readonly<Record<string, FieldDefinition>> = entityDefinitions[type].fields;
+      for (const [name, field] of Object.entries(fields)) {
+        if (field.kind !== "text" || field.values) continue;
+        const text = JSON.stringify(properties[name]);
+        if (field.maxLength !== undefined) expect(text, `${type}.${name}`).toContain(`"maxLength":${field.maxLength}`);
+        if (field.minLength !== undefined) expect(text, `${type}.${name}`).toContain(`"minLength":${field.minLength}`);
+        if (field.pattern !== undefined) expect(text, `${type}.${name}`).toContain(JSON.stringify(anchoredPattern(field.pattern).source).slice(1, -1));
+      }
+    }
+  });
 });
+
+function capitalize(type: string): string {
+  return type
+    .split("_")
+    .map((p) => p.charAt(0).toUpperCase() + p.slice(1))
+    .join("");
+}
 
 describe("every exported schema", () => {
   const schemas: [string, z.ZodType][] = [];

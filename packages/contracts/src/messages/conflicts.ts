@@ -22,25 +22,36 @@ export const ConflictListResponse = z.object({
 export type ConflictListResponse = z.infer<typeof ConflictListResponse>;
 
 /**
- * `POST /sync/conflicts/{conflict_id}/resolve`. `manual` needs `merged_data` (the row's fields as a
- * whole, validated against the entity); the other resolutions take none.
+ * `POST /sync/conflicts/{conflict_id}/resolve`. `manual` needs the merged row, in one of two forms:
+ * `merged_data`, the row's fields as a whole (validated against the entity as a whole; absent fields
+ * become null), or `merged_fields`, only the fields the merge changes (each validated; the others keep
+ * the server's values). The second lets a merge stand on a server row that an old value keeps from
+ * meeting a rule tightened since, as long as the merge itself does not touch that value. The other
+ * resolutions take neither.
  */
 export const ResolveConflictRequest = z
   .object({
     resolution: ConflictResolutionSchema,
     merged_data: PlainObject.nullable().optional(),
+    merged_fields: PlainObject.nullable().optional(),
   })
   .superRefine((request, ctx) => {
     const hasData = request.merged_data != null;
-    if (request.resolution === ConflictResolution.Manual && !hasData) {
-      ctx.addIssue({ code: "custom", path: ["merged_data"], message: "merged_data is required for a 'manual' resolution" });
+    const hasFields = request.merged_fields != null;
+    if (request.resolution === ConflictResolution.Manual && !hasData && !hasFields) {
+      ctx.addIssue({ code: "custom", path: ["merged_data"], message: "merged_data (or merged_fields) is required for a 'manual' resolution" });
     }
-    if (request.resolution !== ConflictResolution.Manual && hasData) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["merged_data"],
-        message: `merged_data is only used with 'manual', not '${request.resolution}'`,
-      });
+    if (hasData && hasFields) {
+      ctx.addIssue({ code: "custom", path: ["merged_fields"], message: "send merged_data or merged_fields, not both" });
+    }
+    for (const [given, name] of [[hasData, "merged_data"], [hasFields, "merged_fields"]] as const) {
+      if (request.resolution !== ConflictResolution.Manual && given) {
+        ctx.addIssue({
+          code: "custom",
+          path: [name],
+          message: `${name} is only used with 'manual', not '${request.resolution}'`,
+        });
+      }
     }
   });
 export type ResolveConflictRequest = z.infer<typeof ResolveConflictRequest>;

@@ -16,10 +16,14 @@ export const FieldDefinitionSchema = z.object({
   kind: z.enum(Object.values(FieldKind)),
   required: z.boolean().optional(),
   maxLength: z.number().int().optional(),
+  minLength: z.number().int().optional(),
+  /** Matched against the whole value (anchored at both ends). */
+  pattern: z.string().optional(),
   values: z.array(z.string()).optional(),
   min: z.number().optional(),
   max: z.number().optional(),
   references: z.string().optional(),
+  onMissing: z.enum(["reject", "allow"]).optional(),
   format: z.literal("email").optional(),
 });
 

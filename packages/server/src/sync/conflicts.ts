@@ -80,6 +80,8 @@ export async function getConflict(ctx: ServerContext, principal: Principal, conf
 export interface ResolveInput {
   resolution: ConflictResolution;
   merged_data?: Record<string, unknown> | null | undefined;
+  /** Only the fields a `manual` merge changes; the others keep the server's values. */
+  merged_fields?: Record<string, unknown> | null | undefined;
 }
 
 /**
@@ -123,11 +125,18 @@ export async function resolveConflict(
         let own: Record<string, unknown>;
         let deleted = false;
         if (input.resolution === "manual") {
-          const checked = validateForStorage(type, input.merged_data ?? {}, "full");
-          if (!checked.ok) {
-            throw new AppError("VALIDATION_ERROR", checked.issues.map((issue) => ({ ...issue, loc: ["body", "merged_data", ...issue.loc] })));
+          // `merged_fields` is a patch over the row the conflict was recorded against (the stale
+          // check above makes sure it still is): values it leaves alone are not judged again.
+          const fields = input.merged_fields ?? null;
+          if (fields && input.merged_data) {
+            throw new AppError("VALIDATION_ERROR", [{ loc: ["body", "merged_fields"], msg: "send merged_data or merged_fields, not both", type: "value_error" }]);
           }
-          own = completeRow(type, checked.data);
+          const checked = validateForStorage(type, fields ?? input.merged_data ?? {}, fields ? "patch" : "full");
+          if (!checked.ok) {
+            const given = fields ? "merged_fields" : "merged_data";
+            throw new AppError("VALIDATION_ERROR", checked.issues.map((issue) => ({ ...issue, loc: ["body", given, ...issue.loc] })));
+          }
+          own = fields ? applyPatch(current.own, checked.data) : completeRow(type, checked.data);
           merged = own;
         } else if (conflict.operation === "DELETE") {
           own = current.own;

@@ -18,6 +18,7 @@ import type { ServerContext } from "../context";
 import { completeRow, insertEntities, isoInstant, lockEntities, updateEntities, type EntityRowWrite, type StoredRow } from "./entity-store";
 import { publishPoke } from "./events";
 import { metricsFor } from "./metrics";
+import { danglingReferences, loadReferences, type BatchRowState } from "./references";
 import { sqlState, withRetry } from "./retry";
 import { encodeSyncToken, parseStoredCursor, type SyncTokenPayload, type TypeCursor } from "./token";
 import { unstorableString, validateForStorage } from "./validate";
@@ -184,6 +185,13 @@ async function applyBatch(
     }
   }
 
+  // References the changes name, read for the whole batch (sync/references.ts).
+  const references = await loadReferences(database, tx, principal.orgId, items.filter((item) => item.change.change_id === undefined || !replays.has(item.change.change_id)));
+  const inBatch: BatchRowState = (t, id) => {
+    const state = rows.get(rowKey(t, id));
+    return state && (state.current && !state.current.deleted ? "live" : "gone");
+  };
+
   // 3. Decide, in request order.
   let txNow: string | null = null;
   const now = async (): Promise<string> => {
@@ -215,6 +223,13 @@ async function applyBatch(
     const state = rows.get(rowKey(type, change.entity_id));
     if (!state) throw new Error(`${type} ${change.entity_id}: no row state for a change of the batch`);
     const current = state.current;
+    const dangling = danglingReferences(references, item, inBatch);
+    if (dangling) {
+      const refused = failed(change, "VALIDATION_ERROR", dangling);
+      outcomes.push(refused);
+      if (changeId !== undefined) answered.set(changeId, refused);
+      continue;
+    }
     const decision: Decision = decide(
       { operation: change.operation, version: change.version, data, device_id: deviceId, change_id: changeId },
       current && { version: current.version, deleted: current.deleted, data: current.own, modified_by_device_id: current.modifiedByDeviceId },

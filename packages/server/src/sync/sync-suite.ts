@@ -1,6 +1,8 @@
 import { randomUUID } from "node:crypto";
 import {
+  entityDefinitions,
   entityFingerprint,
+  entityTypes,
   schemaFingerprints,
   type ConflictListResponse,
   type EntityChange,
@@ -17,7 +19,8 @@ import { purgeTombstones } from "./tombstones";
 import { createActor, type SyncActor } from "./testing";
 import { encodeSyncToken } from "./token";
 
-const ALL = ["volunteer", "project", "task", "time_entry"];
+/** Every entity type the definitions name: a type added there is pulled, served and reported here too. */
+const ALL: string[] = [...entityTypes];
 
 export async function pullAll(actor: SyncActor, options: { limit?: number; since?: string | null; types?: string[] } = {}) {
   const changes: EntityChange[] = [];
@@ -122,7 +125,7 @@ export function syncSuite(name: string): void {
       expect(body.entities.map((e) => e.entity_type)).toEqual(ALL);
       expect(body.schema_fingerprints).toEqual(fingerprints);
       const volunteer = body.entities.find((e) => e.entity_type === "volunteer");
-      expect(volunteer?.fields["name"]).toEqual({ kind: "text", required: true, maxLength: 200 });
+      expect(volunteer?.fields).toEqual(entityDefinitions.volunteer.fields);
       // A client hashing the served fields gets the served fingerprint.
       for (const entity of body.entities) expect(entityFingerprint({ fields: entity.fields })).toBe(entity.fingerprint);
 
@@ -433,6 +436,62 @@ export function syncSuite(name: string): void {
       const res = await b.post(path, { resolution: "client_wins" });
       expect(res.status).toBe(409);
       expect(((await res.json()) as { code: string }).code).toBe("CONFLICT_STALE");
+    });
+
+    it("resolves a merge sent as merged_fields over a server row that breaks a rule tightened since", async () => {
+      const a = await createActor(server);
+      const b = await createActor(server, { orgId: a.orgId });
+      await push(a, [create("old-rule", { name: "Old", phone: "123" })]);
+      // A value stored before `phone` had its pattern, as a migration leaves old rows.
+      await server.app.context.database.rows(sql`update volunteers set phone = 'call me' where org_id = ${a.orgId} and id = 'old-rule' returning 1`);
+      await push(a, [update("old-rule", 1, { name: "From A" })]);
+      const { conflicts } = await push(b, [update("old-rule", 1, { notes: "From B" })]);
+      const path = `/sync/conflicts/${conflicts[0]?.conflict_id}/resolve`;
+
+      const whole = await b.post(path, { resolution: "manual", merged_data: { ...conflicts[0]?.server_data, notes: "From B" } });
+      expect(whole.status).toBe(422);
+      expect(JSON.stringify(await whole.json())).toContain("phone");
+      const both = await b.post(path, { resolution: "manual", merged_data: { name: "x" }, merged_fields: { notes: "x" } });
+      expect(both.status).toBe(422);
+      const badField = await b.post(path, { resolution: "manual", merged_fields: { name: null } });
+      expect(badField.status).toBe(422);
+
+      const resolved = await b.call<ResolveConflictResponse>(path, { resolution: "manual", merged_fields: { notes: "From B" } });
+      expect(resolved.version).toBe(3);
+      const row = replay((await pullAll(a)).changes).get("volunteer/old-rule");
+      expect(row).toMatchObject({ version: 3, data: { name: "From A", phone: "call me", notes: "From B" } });
+    });
+
+    it("refuses text breaking minLength or pattern, naming the field", async () => {
+      const a = await createActor(server);
+      const res = await push(a, [create("short", { name: "" }), create("letters", { name: "L", phone: "not a number" }), create("fine", { name: "F", phone: "+351 912 345 678" })]);
+      expect(res.results?.map((r) => r.status)).toEqual(["failed", "failed", "applied"]);
+      expect(res.results?.[0]?.error).toMatchObject({ code: "VALIDATION_ERROR", detail: [expect.objectContaining({ loc: ["data", "name"] })] });
+      expect(res.results?.[1]?.error).toMatchObject({ code: "VALIDATION_ERROR", detail: [expect.objectContaining({ loc: ["data", "phone"] })] });
+    });
+
+    it("checks references within the organization, counting rows created earlier in the same batch", async () => {
+      const a = await createActor(server);
+      const other = await createActor(server);
+      await push(other, [create("theirs", { name: "Another organization's" }, "project")]);
+      const res = await push(a, [
+        create("t-before", { title: "Before its project", project_id: "p-ref" }, "task"),
+        create("p-ref", { name: "Project" }, "project"),
+        create("t-after", { title: "After its project", project_id: "p-ref" }, "task"),
+        create("t-foreign", { title: "Foreign", project_id: "theirs" }, "task"),
+        create("t-nobody", { title: "Assigned to nobody", project_id: "p-ref", assignee_volunteer_id: "ghost" }, "task"),
+      ]);
+      expect(res.results?.map((r) => r.status)).toEqual(["failed", "applied", "applied", "failed", "failed"]);
+      for (const [index, field] of [[0, "project_id"], [3, "project_id"], [4, "assignee_volunteer_id"]] as const) {
+        expect(res.results?.[index]?.error).toMatchObject({
+          code: "VALIDATION_ERROR",
+          detail: [expect.objectContaining({ loc: ["data", field], type: "reference_missing" })],
+        });
+      }
+      // An UPDATE is checked for the references it names, and a deleted row is no longer there.
+      await push(a, [remove("p-ref", 1, "project")]);
+      const moved = await push(a, [update("t-after", 1, { project_id: "p-ref" }, "task"), update("t-after", 1, { title: "Renamed" }, "task")]);
+      expect(moved.results?.map((r) => r.status)).toEqual(["failed", "applied"]);
     });
 
     it("settles delete against edit both ways", async () => {

@@ -18,6 +18,8 @@ export const ResolveInput = z.object({
   conflictId: Text.min(1).max(64),
   resolution: ConflictResolutionSchema,
   mergedData: PlainObject.nullable().optional(),
+  /** Only the fields the merge changes; the others keep the server's values. */
+  mergedFields: PlainObject.nullable().optional(),
 });
 
 /** Conflicts: members their own devices', admins the whole organization's (the services scope them). */
@@ -38,6 +40,10 @@ export const conflictsRouter = router({
   resolve: userProcedure
     .input(ResolveInput)
     .mutation(({ ctx, input }) =>
-      resolveConflict(ctx.ctx, ctx.principal, input.conflictId, { resolution: input.resolution, merged_data: input.mergedData ?? null }),
+      resolveConflict(ctx.ctx, ctx.principal, input.conflictId, {
+        resolution: input.resolution,
+        merged_data: input.mergedData ?? null,
+        merged_fields: input.mergedFields ?? null,
+      }),
     ),
 });

@@ -2,7 +2,7 @@
 import { useId, useState, type FormEvent } from "react";
 import { isEntityType, validateEntityData, type EntityValidationIssue } from "@repensar/contracts";
 import { formatValue } from "@/lib/format";
-import { fromEditorText, toEditorText, type FieldComparison } from "@/lib/merge";
+import { fromEditorText, sameValue, toEditorText, type FieldComparison } from "@/lib/merge";
 
 type Choice = "server" | "client" | "custom";
 
@@ -15,9 +15,9 @@ interface MergeEditorProps {
 }
 
 /**
- * Field by field: keep the server's value, take the client's, or type another. The merged row is
- * checked against the entity's schema here, so a bad value is named beside its field before
- * anything is sent.
+ * Field by field: keep the server's value, take the client's, or type another. What the merge
+ * changes is checked against the entity's schema here, so a bad value is named beside its field
+ * before anything is sent, and only that is sent (`mergedFields`).
  */
 export function MergeEditor({ entityType, fields, busy, onSubmit, onCancel }: MergeEditorProps) {
   const formId = useId();
@@ -30,26 +30,28 @@ export function MergeEditor({ entityType, fields, busy, onSubmit, onCancel }: Me
   const [issues, setIssues] = useState<EntityValidationIssue[]>([]);
   const [summary, setSummary] = useState<string | null>(null);
 
-  const merged = (): Record<string, unknown> => {
+  /**
+   * Only the fields whose merged value differs from the server's row: values the merge leaves alone
+   * are not sent, so an old server value that breaks a rule tightened since does not stop the merge.
+   */
+  const changed = (): Record<string, unknown> => {
     const row: Record<string, unknown> = {};
     for (const f of fields) {
       const choice = choices[f.name] ?? "server";
       const value = choice === "server" ? f.server : choice === "client" ? f.client : fromEditorText(custom[f.name] ?? "", f.definition);
-      // An optional field left empty is simply absent; a required one stays to be named by validation.
-      if (value === null && !f.definition?.required) continue;
-      row[f.name] = value;
+      if (!sameValue(value, f.server)) row[f.name] = value;
     }
     return row;
   };
 
   const submit = (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();
-    const row = merged();
+    const row = changed();
     if (!isEntityType(entityType)) {
       setSummary(`The console does not know the entity type '${entityType}', so it cannot check the merge.`);
       return;
     }
-    const result = validateEntityData(entityType, row, "full");
+    const result = validateEntityData(entityType, row, "patch");
     if (!result.ok) {
       setIssues(result.issues);
       setSummary(`The merged record is not valid: ${result.issues.length} problem${result.issues.length === 1 ? "" : "s"}. Fix the fields marked below.`);

@@ -140,7 +140,7 @@ export default function ConflictPage() {
             fields={fields}
             busy={resolve.isPending}
             onCancel={() => setMerging(false)}
-            onSubmit={(merged) => resolve.mutate({ conflictId, resolution: "manual", mergedData: merged })}
+            onSubmit={(merged) => resolve.mutate({ conflictId, resolution: "manual", mergedFields: merged })}
           />
         ) : (
           <section className="section" aria-labelledby="resolve-heading">
