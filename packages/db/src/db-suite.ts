@@ -1,7 +1,8 @@
-import { sql } from "drizzle-orm";
+import { entityDefinitions, FieldKind } from "@repensar/contracts/entities";
+import { getTableName, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { migrate, type DatabaseHandle } from "./client";
-import { organizations } from "./schema";
+import { entityTables, organizations } from "./schema";
 
 /** One suite, run against each driver (db.test.ts: PGlite; db.pg.test.ts: PostgreSQL). */
 export function databaseSuite(name: string, open: () => Promise<DatabaseHandle>): void {
@@ -32,13 +33,34 @@ export function databaseSuite(name: string, open: () => Promise<DatabaseHandle>)
         "refresh_tokens",
         "revoked_access_tokens",
         "sync_conflicts",
-        "tasks",
-        "time_entries",
         "users",
-        "volunteers",
+        ...Object.values(entityTables).map((table) => getTableName(table)),
       ]) {
         expect(names).toContain(expected);
       }
+    });
+
+    it("mirrors each text limit and value list of the definitions in a CHECK added NOT VALID, refusing new rows that break it", async () => {
+      const expected: string[] = [];
+      for (const def of Object.values(entityDefinitions)) {
+        const fields: Readonly<Record<string, { kind: string; maxLength?: number; values?: readonly string[] }>> = def.fields;
+        for (const [name, field] of Object.entries(fields)) {
+          if (field.kind !== FieldKind.Text) continue;
+          if (field.values) expected.push(`${def.table}_${name}_values`);
+          else if (field.maxLength !== undefined) expected.push(`${def.table}_${name}_max_length`);
+        }
+      }
+      const found = await handle.rows<{ conname: string; convalidated: boolean }>(
+        sql`select conname, convalidated from pg_constraint where contype = 'c' and conname in (select jsonb_array_elements_text(${JSON.stringify(expected)}::jsonb))`,
+      );
+      expect(found.map((c) => c.conname).sort()).toEqual([...expected].sort());
+      // Added to tables that may hold rows written under looser rules: old rows are not scanned.
+      expect(found.filter((c) => c.convalidated).map((c) => c.conname)).toEqual([]);
+
+      const [org] = await handle.db.insert(organizations).values({ name: "Checks" }).returning();
+      if (!org) throw new Error("no organization");
+      const refused = handle.db.execute(sql`insert into projects (org_id, id, name, version, status) values (${org.id}, 'p-bad', 'P', 1, 'someday')`);
+      await expect(refused).rejects.toMatchObject({ cause: expect.objectContaining({ code: "23514" }) });
     });
 
     it("is idempotent: migrating again changes nothing and keeps the epoch", async () => {

@@ -1,4 +1,5 @@
 import { createDatabase, type DatabaseHandle } from "./client";
+import { checksAddedNotValid } from "./not-valid";
 
 /**
  * A migrated database for a test: PostgreSQL when DATABASE_URL is set (the pg test project
@@ -7,4 +8,17 @@ import { createDatabase, type DatabaseHandle } from "./client";
 export function openTestDatabase(): Promise<DatabaseHandle> {
   const url = process.env.DATABASE_URL;
   return url ? createDatabase({ url, poolSize: 20 }) : createDatabase({ dataDir: "memory://" });
+}
+
+/**
+ * The statements `db:generate` would write to take a database from the tables of `from` to those of
+ * `to` (drizzle schema modules, e.g. built under two definition sets), CHECKs added NOT VALID as the
+ * generator adds them. For tests that upgrade a database the way a release does.
+ */
+export async function migrationBetween(from: Record<string, unknown>, to: Record<string, unknown>): Promise<string[]> {
+  // drizzle-kit is a development dependency: loaded only when a test asks.
+  const { generateDrizzleJson, generateMigration } = await import("drizzle-kit/api");
+  const before = generateDrizzleJson(from);
+  const statements = await generateMigration(before, generateDrizzleJson(to, before.id));
+  return statements.map(checksAddedNotValid);
 }

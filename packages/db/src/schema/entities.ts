@@ -1,8 +1,16 @@
-import { entityDefinitions, entityTypes, FieldKind, type EntityType, type FieldDefinition } from "@repensar/contracts/entities";
+import {
+  entityDefinitions,
+  entityTypes,
+  FieldKind,
+  type EntityDefinition,
+  type EntityType,
+  type FieldDefinition,
+} from "@repensar/contracts/entities";
 import { sql } from "drizzle-orm";
 import {
   bigint,
   boolean,
+  check,
   date,
   doublePrecision,
   index,
@@ -44,8 +52,36 @@ function fieldColumn(name: string, def: FieldDefinition): PgColumnBuilderBase {
   return def.required ? column.notNull() : column;
 }
 
+const literal = (value: string): string => `'${value.replaceAll("'", "''")}'`;
+
+/**
+ * The database's own copy of the definition's text rules that PostgreSQL reads exactly as the wire
+ * validation does: `maxLength` (the wire counts UTF-16 code units, `char_length` code points, which
+ * are never more, so nothing valid is refused) and `values`. `minLength` is left out: there the count
+ * could refuse what the wire accepts (one emoji is two code units, one code point). `pattern` too: a
+ * JavaScript regular expression is not a PostgreSQL one. Both are checked by the server on every write.
+ *
+ * A tightened rule is added to existing tables `NOT VALID` (see scripts/generate-migration.ts):
+ * old rows stay readable, and a row written again must meet it.
+ */
+export function fieldChecks(table: string, name: string, def: FieldDefinition) {
+  if (def.kind !== FieldKind.Text) return [];
+  const column = sql.raw(`"${name.replaceAll('"', '""')}"`);
+  const checks = [];
+  if (def.values) {
+    checks.push(check(`${table}_${name}_values`, sql`${column} in (${sql.raw(def.values.map(literal).join(", "))})`));
+  } else if (def.maxLength !== undefined) {
+    checks.push(check(`${table}_${name}_max_length`, sql`char_length(${column}) <= ${sql.raw(String(def.maxLength))}`));
+  }
+  return checks;
+}
+
 function entityTable<T extends EntityType>(type: T) {
-  const def = entityDefinitions[type];
+  return entityTableOf(entityDefinitions[type]);
+}
+
+/** The table of one definition; `entityTables` holds the contract's, a test may build others. */
+export function entityTableOf(def: EntityDefinition) {
   const own: Record<string, PgColumnBuilderBase> = {};
   for (const [name, field] of Object.entries(def.fields)) own[name] = fieldColumn(name, field);
   return pgTable(
@@ -67,11 +103,15 @@ function entityTable<T extends EntityType>(type: T) {
         .notNull()
         .default(sql`nextval('change_seq')`),
     },
-    (t) => [
-      primaryKey({ columns: [t.orgId, t.id] }),
-      index(`${def.table}_cursor_idx`).on(t.orgId, t.txid, t.seq),
-      index(`${def.table}_deleted_idx`).on(t.deletedAt),
-    ],
+    (t) => {
+      const fields: Readonly<Record<string, FieldDefinition>> = def.fields;
+      return [
+        primaryKey({ columns: [t.orgId, t.id] }),
+        index(`${def.table}_cursor_idx`).on(t.orgId, t.txid, t.seq),
+        index(`${def.table}_deleted_idx`).on(t.deletedAt),
+        ...Object.entries(fields).flatMap(([name, field]) => fieldChecks(def.table, name, field)),
+      ];
+    },
   );
 }
 
