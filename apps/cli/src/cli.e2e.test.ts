@@ -172,13 +172,40 @@ describe("repensar-sync against a running server", () => {
     await ok(home, ["add", "project", "--name", "Other's"]);
     expect(await ok(home, ["sync"])).toBe("pulled 0, pushed 1, conflicts 0\n");
 
-    // A change the server refuses (a date that does not exist) is named on stderr, and sync fails.
-    const refused = (await ok(home, ["add", "time_entry", "--volunteer_id", "v", "--date", "2025-02-30", "--hours", "1"])).trim();
+    // A change the server refuses (a date that does not exist) is named on stderr, and sync fails;
+    // the change is not lost: it stays on the device with the reason, until edited, re-sent or discarded.
+    const volunteer = (await ok(home, ["add", "volunteer", "--name", "Vera"])).trim();
+    const refused = (await ok(home, ["add", "time_entry", "--volunteer_id", volunteer, "--date", "2025-02-30", "--hours", "1"])).trim();
     const outcome = await cli(home, ["sync"]);
     expect(outcome.status).toBe(1);
-    expect(outcome.stdout).toBe("pulled 0, pushed 0, conflicts 0, failed 1\n");
-    expect(outcome.stderr).toMatch(new RegExp(`^repensar-sync: refused CREATE of time_entry ${refused}: VALIDATION_ERROR \\([^\\n]*date[^\\n]*\\); it was dropped\\.\n$`));
+    expect(outcome.stdout).toBe("pulled 0, pushed 1, conflicts 0, failed 1\n");
+    expect(outcome.stderr).toMatch(
+      new RegExp(`^repensar-sync: refused CREATE of time_entry ${refused}: VALIDATION_ERROR \\([^\\n]*date[^\\n]*\\); it is kept on this device as change [^ ]+: edit the row[^\\n]*\n$`),
+    );
+    expect(await listJson(home, "time_entry")).toMatchObject([{ id: refused, pending: true, data: { date: "2025-02-30" } }]);
+    expect(JSON.parse(await ok(home, ["status", "--json"]))).toMatchObject({ pending_changes: 1, refused_changes: 1 });
+    expect(await ok(home, ["status"])).toContain("1 refused by the server");
+    const listed = await ok(home, ["conflicts"]);
+    expect(listed).toContain("Refused by the server");
+    expect(listed).toMatch(new RegExp(`${refused}\\s+CREATE\\s+VALIDATION_ERROR: [^\\n]*date`));
+    const held = JSON.parse(await ok(home, ["conflicts", "refused", "--json"])) as { change_id: string; last_error: { code: string } }[];
+    expect(held).toMatchObject([{ entity_id: refused, operation: "CREATE", last_error: { code: "VALIDATION_ERROR" } }]);
+    const changeId = held[0]?.change_id ?? "";
+
+    // Re-sent as it is, it is refused again, and still kept.
+    expect(await ok(home, ["conflicts", "resend", changeId])).toContain("queued again");
+    expect((await cli(home, ["sync"])).status).toBe(1);
+    expect(JSON.parse(await ok(home, ["status", "--json"]))).toMatchObject({ refused_changes: 1 });
+    // An edit answers the refusal: queued again, and now it names a volunteer that does not exist.
+    await ok(home, ["edit", "time_entry", refused, "--date", "2025-02-03", "--volunteer_id", "nobody"]);
+    expect(JSON.parse(await ok(home, ["status", "--json"]))).toMatchObject({ refused_changes: 0, pending_changes: 1 });
+    const again = await cli(home, ["sync"]);
+    expect(again.stderr).toMatch(/refused CREATE of time_entry [^\n]*volunteer_id/);
+    // Only the user drops it.
+    expect(await ok(home, ["conflicts", "discard", changeId])).toContain("Discarded 1 change");
     expect(await listJson(home, "time_entry")).toEqual([]);
+    expect(JSON.parse(await ok(home, ["status", "--json"]))).toMatchObject({ pending_changes: 0, refused_changes: 0 });
+    expectOneSentenceError(await cli(home, ["conflicts", "discard", changeId]), /No refused change/);
   }, 60_000);
 
   it("answers mistakes with one sentence and a non-zero exit code", async () => {

@@ -13,6 +13,7 @@ import {
   type ApiClient,
   type LocalStore,
   type ParkedConflict,
+  type PendingChange,
   type Resolver,
   type SyncEvents,
   type SyncSummary,
@@ -37,9 +38,14 @@ Commands:
   rm <type> <id>                               delete a row (works offline)
   list <type> [--json] [--all]                 show rows (--all includes deleted ones)
   sync [--strategy S]                          pull, push, and report pulled/pushed/conflicts
-  status [--json]                              sign-in, pending changes and conflicts, offline
-  conflicts [--json]                           conflicts waiting for a decision
+  status [--json]                              sign-in, pending, refused changes and conflicts, offline
+  conflicts [--json]                           conflicts waiting for a decision, and refused changes
+  conflicts refused [--json]                   changes the server refused, kept on this device
   conflicts resolve <id> [--strategy S]        settle one (asks which side when S is not given)
+  conflicts resend <change>                    send a refused change again as it is (editing the row
+                                               with 'edit' queues it again too)
+  conflicts discard <change>                   drop a refused change for good (the row goes back to
+                                               the server's)
   devices [--json]                             your devices on the server
   devices revoke <id>                          revoke a device (it is signed out)
   watch [--interval SECONDS]                   sync every SECONDS (default 60) until stopped
@@ -276,7 +282,7 @@ function summaryLine(summary: SyncSummary): string {
 
 interface SyncOutcome {
   readonly summary: SyncSummary;
-  /** Changes the server refused for good; they are no longer in the outbox. */
+  /** Changes the server refused for good; each is kept on the device, held until edited, re-sent or discarded. */
   readonly rejected: readonly SyncEvents["rejected"][];
 }
 
@@ -298,12 +304,15 @@ async function runSync(home: Home, store: LocalStore, strategy: Policy | undefin
   }
 }
 
-/** One line per refused change on stderr: what it was, and why the server refused it. */
+const oneLine = (text: string): string => text.replaceAll(/\s*\n\s*/g, " ").trim();
+
+/** One line per refused change on stderr: what it was, why the server refused it, and that it is kept. */
 function reportRejected(rejected: readonly SyncEvents["rejected"][]): void {
   for (const { change, error } of rejected) {
-    const detail = error.detail.replaceAll(/\s*\n\s*/g, " ").trim();
+    const detail = oneLine(error.detail);
     process.stderr.write(
-      `repensar-sync: refused ${change.operation} of ${change.entity_type} ${change.entity_id}: ${error.code}${detail === "" ? "" : ` (${detail})`}; it was dropped.\n`,
+      `repensar-sync: refused ${change.operation} of ${change.entity_type} ${change.entity_id}: ${error.code}${detail === "" ? "" : ` (${detail})`}; ` +
+        `it is kept on this device as change ${change.change_id}: edit the row, or 'conflicts resend' / 'conflicts discard' it.\n`,
     );
   }
 }
@@ -331,6 +340,7 @@ async function status({ args, home }: Context): Promise<number> {
       token_valid_offline: isAuthenticatedOffline(tokens),
       token_expires_at: tokens?.expires_at ?? null,
       pending_changes: await store.pendingCount(),
+      refused_changes: (await store.refusedChanges()).length,
       conflicts_waiting: (await readParkedConflicts(store)).length,
       last_synced_at: await readLastSyncedAt(store),
     };
@@ -350,7 +360,8 @@ async function status({ args, home }: Context): Promise<number> {
       `Server:     ${report.server ?? "not set"}`,
       `Signed in:  ${signedIn}`,
       `Device:     ${report.device_id}`,
-      `Pending:    ${report.pending_changes} change${report.pending_changes === 1 ? "" : "s"}`,
+      `Pending:    ${report.pending_changes} change${report.pending_changes === 1 ? "" : "s"}` +
+        (report.refused_changes > 0 ? `, ${report.refused_changes} refused by the server (see 'repensar-sync conflicts')` : ""),
       `Conflicts:  ${report.conflicts_waiting} waiting`,
       `Last sync:  ${report.last_synced_at ?? "never"}`,
     ].join("\n") + "\n",
@@ -361,20 +372,46 @@ async function status({ args, home }: Context): Promise<number> {
 async function conflicts({ args, home }: Context): Promise<number> {
   const sub = args.positionals[0];
   if (sub === undefined) {
-    const parked = await withStore(home, readParkedConflicts);
+    const { parked, refused } = await withStore(home, async (store) => ({ parked: await readParkedConflicts(store), refused: await store.refusedChanges() }));
     if (args.flags["json"] === true) {
       printJson(parked);
       return 0;
     }
-    if (parked.length === 0) {
-      process.stdout.write("No conflicts waiting.\n");
-      return 0;
+    if (parked.length === 0) process.stdout.write("No conflicts waiting.\n");
+    else {
+      const rows = parked.map((p) => [p.conflict.conflict_id, p.conflict.entity_type, p.conflict.entity_id, p.conflict.conflict_type, p.resolution?.resolution ?? ""]);
+      process.stdout.write(formatTable(["ID", "TYPE", "ENTITY", "CONFLICT", "DECIDED"], rows));
     }
-    const rows = parked.map((p) => [p.conflict.conflict_id, p.conflict.entity_type, p.conflict.entity_id, p.conflict.conflict_type, p.resolution?.resolution ?? ""]);
-    process.stdout.write(formatTable(["ID", "TYPE", "ENTITY", "CONFLICT", "DECIDED"], rows));
+    if (refused.length > 0) {
+      process.stdout.write(`\nRefused by the server, kept on this device (edit the row, or 'conflicts resend' / 'conflicts discard' the change):\n`);
+      printRefused(refused);
+    }
     return 0;
   }
-  if (sub !== "resolve") throw new UsageError(`Unknown conflicts command '${sub}'; use 'conflicts' or 'conflicts resolve <id>'.`);
+  if (sub === "refused") {
+    const refused = await withStore(home, (store) => store.refusedChanges());
+    if (args.flags["json"] === true) printJson(refused);
+    else if (refused.length === 0) process.stdout.write("No refused changes.\n");
+    else printRefused(refused);
+    return 0;
+  }
+  if (sub === "resend" || sub === "discard") {
+    const changeId = positional(args, 1, `the id of the refused change to ${sub}`);
+    return withStore(home, async (store) => {
+      if (!(await store.refusedChanges()).some((c) => c.change_id === changeId)) throw new CliError(`No refused change ${changeId} is on this device`);
+      if (sub === "resend") {
+        await store.resendChange(changeId);
+        process.stdout.write(`Change ${changeId} is queued again; the next sync sends it.\n`);
+      } else {
+        const dropped = await store.discardChange(changeId);
+        process.stdout.write(`Discarded ${dropped.length} change${dropped.length === 1 ? "" : "s"}; the row is as the server has it.\n`);
+      }
+      return 0;
+    });
+  }
+  if (sub !== "resolve") {
+    throw new UsageError(`Unknown conflicts command '${sub}'; use 'conflicts', 'conflicts resolve <id>', 'conflicts resend <change>' or 'conflicts discard <change>'.`);
+  }
   const id = positional(args, 1, "the id of the conflict to resolve");
   return withStore(home, async (store) => {
     const manager = managerFor(home, store, { maxAttempts: 1 });
@@ -389,6 +426,11 @@ async function conflicts({ args, home }: Context): Promise<number> {
     );
     return 0;
   });
+}
+
+function printRefused(refused: readonly PendingChange[]): void {
+  const rows = refused.map((c) => [c.change_id, c.entity_type, c.entity_id, c.operation, c.last_error ? `${c.last_error.code}: ${oneLine(c.last_error.detail)}` : ""]);
+  process.stdout.write(formatTable(["CHANGE", "TYPE", "ENTITY", "OPERATION", "REASON"], rows));
 }
 
 async function askStrategy(parked: ParkedConflict): Promise<Policy> {

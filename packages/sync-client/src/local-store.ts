@@ -52,6 +52,13 @@ export interface PendingChange {
   readonly sent_at: string | null;
   readonly retry_count: number;
   readonly last_error: ChangeError | null;
+  /**
+   * When the server refused the change for good (validation, a dangling reference, a type it does
+   * not know), with the reason in `last_error`. A refused entry is held: it is not pushed, and stays
+   * on the device until a local edit of the row folds into it (queuing it again), `resendChange`,
+   * or the user's `discardChange`. Offline work is never deleted because the rules changed.
+   */
+  readonly refused_at: string | null;
 }
 
 export interface ChangeError {
@@ -148,7 +155,8 @@ export interface LocalStore {
   /**
    * Entries ready to push, oldest first, at most one per row: an entry queued behind an in-flight
    * one for the same row waits until that one completes, because its `version` is only known then.
-   * Sent entries still unanswered are included, to be resent under the same `change_id`.
+   * Sent entries still unanswered are included, to be resent under the same `change_id`; refused
+   * (held) entries are not.
    */
   pendingChanges(limit?: number): Promise<PendingChange[]>;
   /** Every entry in the outbox, in order, including queued ones. */
@@ -174,9 +182,21 @@ export interface LocalStore {
    */
   recordFailures(changeIds: readonly string[], error: ChangeError): Promise<void>;
   /**
-   * The server refused the change for good: drops it, and the row shows its base with the entries
-   * queued behind it on top (their own fields still apply, and are pushed next). Entries queued
-   * behind a refused CREATE have no row to apply to and are dropped too. Returns every entry dropped.
+   * The server refused the change for good: the entry is kept, held (`refused_at`, the reason in
+   * `last_error`), and no longer frozen (the server kept nothing of it). Entries queued behind it fold
+   * into it, so the row keeps every local edit and one entry holds them. Returns the held entry, or
+   * `null` when the folded edits cancel out (a refused CREATE the user has since deleted).
+   */
+  refuseChange(changeId: string, error: ChangeError): Promise<PendingChange | null>;
+  /** The held entries, oldest first. */
+  refusedChanges(): Promise<PendingChange[]>;
+  /** Queues a held entry again, as it is (e.g. once the server's rules allow it). */
+  resendChange(changeId: string): Promise<PendingChange>;
+  /**
+   * Drops the entry, the user's decision (a refused change is only ever dropped this way): the row
+   * shows its base with the entries queued behind it on top (their own fields still apply, and are
+   * pushed next). Entries queued behind a dropped CREATE have no row to apply to and are dropped too.
+   * Returns every entry dropped.
    */
   discardChange(changeId: string): Promise<PendingChange[]>;
 
@@ -188,6 +208,13 @@ export interface LocalStore {
    * server state seen.
    */
   applyServerChanges(changes: readonly ServerChange[], cursor: string | null): Promise<ApplyServerChangesResult>;
+  /**
+   * Applies a page of a full pass over one type (a re-pull after the type's definition changed)
+   * without touching the cursor: like `applyServerChanges`, except that a change at the version the
+   * device already holds is taken too, so values of fields the device did not keep before fill in.
+   * Rows with pending changes keep their local edits on top, as always.
+   */
+  reconcileServerChanges(changes: readonly ServerChange[]): Promise<ApplyServerChangesResult>;
   getCursor(): Promise<string | null>;
   setCursor(cursor: string | null): Promise<void>;
   syncState(type: EntityType, id: string): Promise<RowSyncState | null>;

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import Database from "better-sqlite3";
 import { entityTypes, type EntityType } from "@repensar/contracts";
 import { startTestServer, type TestServer } from "@repensar/server/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -47,6 +48,13 @@ interface DeviceOptions {
   pushBatchSize?: number;
 }
 
+const deviceOf = (id: string) => ({ device_id: id, device_name: `device ${id.slice(0, 4)}`, device_type: "desktop" as const, platform: "linux" as const });
+
+function must<T>(value: T | undefined): T {
+  if (value === undefined) throw new TypeError("expected a value");
+  return value;
+}
+
 async function newUser(): Promise<string> {
   const email = `u-${randomUUID()}@example.org`;
   const api = createApiClient({ baseUrl: server.url, tokens: createMemoryTokenStore() });
@@ -65,14 +73,14 @@ async function newDevice(email: string, options: DeviceOptions = {}): Promise<De
     api,
     store,
     tokens,
-    device: { device_id: id, device_name: `device ${id.slice(0, 4)}`, device_type: "desktop", platform: "linux" },
+    device: deviceOf(id),
     resolver: options.resolver ?? serverWins,
     sleep: async () => {},
     ...(options.pullLimit ? { pullLimit: options.pullLimit } : {}),
     ...(options.pushBatchSize ? { pushBatchSize: options.pushBatchSize } : {}),
   });
   const events: Device["events"] = {};
-  for (const name of ["start", "progress", "conflict", "rejected", "retry", "reset", "revoked", "done", "error"] as const) {
+  for (const name of ["start", "progress", "conflict", "rejected", "retry", "reset", "repull", "revoked", "done", "error"] as const) {
     manager.on(name, (payload) => {
       (events[name] ??= [] as never[]).push(payload as never);
     });
@@ -282,7 +290,7 @@ describe("SyncManager against the real server", () => {
     }, 60_000);
   });
 
-  it("a change the server refuses takes only itself out of the outbox: edits queued behind it are pushed and each refusal is reported", async () => {
+  it("a change the server refuses stays on the device with the reason, held until edited, re-sent or discarded", async () => {
     const email = await newUser();
     const net = pushCanFail();
     const b = await newDevice(email, { fetch: net.fetch, sqlite: true });
@@ -297,16 +305,75 @@ describe("SyncManager against the real server", () => {
     // ... and the user goes on editing both rows offline.
     await b.store.update("volunteer", v.id, { phone: "555" });
     await b.store.update("volunteer", fresh.id, { phone: "777" });
-    expect(await b.manager.sync()).toMatchObject({ failed: 3 });
-    const rejected = (b.events.rejected ?? []).map((event) => [event.change.entity_id, event.change.operation, event.error.code]);
+    expect(await b.manager.sync()).toMatchObject({ failed: 2 });
+    // Each refusal is reported once, with every edit of the row folded into the change kept.
+    const rejected = (b.events.rejected ?? []).map((event) => [event.change.entity_id, event.change.operation, event.error.code, event.change.data]);
     expect(rejected).toEqual([
-      [v.id, "UPDATE", "VALIDATION_ERROR"],
-      [fresh.id, "CREATE", "VALIDATION_ERROR"],
-      [fresh.id, "UPDATE", "VALIDATION_ERROR"],
+      [v.id, "UPDATE", "VALIDATION_ERROR", { notes: "bad\u0000text", phone: "555" }],
+      [fresh.id, "CREATE", "VALIDATION_ERROR", expect.objectContaining({ name: "New", notes: "also\u0000bad", phone: "777" })],
     ]);
+    const held = await b.store.refusedChanges();
+    expect(held.map((c) => [c.entity_id, c.last_error?.code, c.refused_at !== null])).toEqual([
+      [v.id, "VALIDATION_ERROR", true],
+      [fresh.id, "VALIDATION_ERROR", true],
+    ]);
+    expect(held[0]?.last_error?.detail).toMatch(/notes/);
+    expect(await b.store.get("volunteer", fresh.id)).toMatchObject({ pending: true, data: { name: "New", phone: "777" } });
+
+    // Held: another sync sends nothing and refuses nothing again.
+    expect(await b.manager.sync()).toMatchObject({ pushed: 0, failed: 0 });
+    // An edit answers the refusal and queues the change again; the user drops the other.
+    await b.store.update("volunteer", v.id, { notes: "fixed" });
+    await b.store.discardChange(held[1]?.change_id ?? "");
+    expect(await b.store.get("volunteer", fresh.id)).toBeNull();
+    expect(await b.manager.sync()).toMatchObject({ pushed: 1, failed: 0 });
+    expect(await b.store.refusedChanges()).toEqual([]);
     const truth = await expectConverged(email, b);
     expect(Object.keys(truth)).toEqual([`volunteer/${v.id}`]);
-    expect(truth[`volunteer/${v.id}`]?.data).toMatchObject({ name: "V", notes: null, phone: "555" });
+    expect(truth[`volunteer/${v.id}`]?.data).toMatchObject({ name: "V", notes: "fixed", phone: "555" });
+  }, 60_000);
+
+  it("pulls a type again in full, once, when its fingerprints changed since its rows were pulled, keeping local edits", async () => {
+    const email = await newUser();
+    const a = await newDevice(email);
+    const b = await newDevice(email, { sqlite: true });
+    for (const name of ["One", "Two", "Three"]) await a.store.create("volunteer", { name, phone: "555" });
+    await a.store.create("project", { name: "P" });
+    await a.manager.sync();
+    await b.manager.sync();
+    expect(b.events.repull ?? []).toEqual([]);
+    const recorded = JSON.parse((await b.store.getMeta("sync.schema_fingerprints")) ?? "{}") as Record<string, { client: string; server: string | null }>;
+    expect(Object.keys(recorded).sort()).toEqual([...entityTypes].sort());
+
+    // As an older definition would have left it: the rows without a field's values, at the same
+    // versions, and the volunteer's fingerprints recorded as they were then.
+    const path = join(dir, `${b.id}.db`);
+    await b.store.close();
+    const file = new Database(path);
+    file.prepare(`UPDATE volunteers SET phone = NULL`).run();
+    file.close();
+    b.store = createSqliteStore(path);
+    b.manager = new SyncManager({ api: b.api, store: b.store, tokens: b.tokens, device: deviceOf(b.id), sleep: async () => {} });
+    const repulled: string[] = [];
+    b.manager.on("repull", (event) => repulled.push(event.entity_type));
+    await b.store.setMeta("sync.schema_fingerprints", JSON.stringify({ ...recorded, volunteer: { client: "0000000000000000", server: recorded["volunteer"]?.server ?? null } }));
+    const [first] = await b.store.list("volunteer");
+    await b.store.update("volunteer", must(first).id, { notes: "offline edit" });
+
+    await b.manager.sync();
+    expect(repulled).toEqual(["volunteer"]);
+    const rows = await b.store.list("volunteer");
+    expect(rows.map((row) => row.data["phone"])).toEqual(["555", "555", "555"]);
+    expect(rows.find((row) => row.id === first?.id)?.data["notes"]).toBe("offline edit");
+    await b.manager.sync();
+    expect(repulled).toEqual(["volunteer"]);
+    await a.manager.sync();
+    await expectConverged(email, a, b);
+
+    // A store that recorded no fingerprints at all (written by a client that kept none) trusts none, once.
+    await b.store.setMeta("sync.schema_fingerprints", null);
+    await b.manager.sync();
+    expect([...repulled].sort()).toEqual(["volunteer", ...entityTypes].sort());
   }, 60_000);
 
   it("a parked merge applied after a newer pull keeps the newer edit made elsewhere", async () => {

@@ -8,6 +8,8 @@ import {
   isEntityType,
   MAX_PUSH_CHANGES,
   type PushResult,
+  type ResolveConflictRequest,
+  schemaFingerprints,
 } from "@repensar/contracts";
 import { ResolutionKind, sameValue, type Resolution } from "@repensar/conflict-engine";
 import { z } from "zod";
@@ -30,7 +32,7 @@ export interface SyncSummary {
   readonly pushed: number;
   /** Conflicts the server reported (resolved or parked). */
   readonly conflicts: number;
-  /** Changes the server refused for good; they were dropped from the outbox. */
+  /** Changes the server refused for good; each stays on the device, held with the reason (`LocalStore.refusedChanges`). */
   readonly failed: number;
 }
 
@@ -47,12 +49,23 @@ export interface SyncEvents {
   progress: SyncProgress;
   /** A conflict was reported; `resolution` is what the resolver chose, `null` when it was parked. */
   conflict: { readonly conflict: ConflictData; readonly resolution: Resolution | null };
-  /** The server refused a change for good (`failed`); it was dropped from the outbox. Emitted for every entry dropped. */
+  /**
+   * The server refused a change for good (`failed`). It is not lost: it stays in the outbox, held
+   * (`refused_at`, the reason in `last_error`), and the row keeps its local edits. An edit of the row
+   * queues it again, `LocalStore.resendChange` re-sends it as it is, and only the user's
+   * `LocalStore.discardChange` drops it.
+   */
   rejected: { readonly change: PendingChange; readonly error: ChangeError };
   /** A retryable failure; the call is tried again after `delayMs`. */
   retry: { readonly attempt: number; readonly delayMs: number; readonly error: ApiError };
   /** The server's sync token was too old or not one it accepts: the cursor was dropped for a full sync. */
   reset: Record<string, never>;
+  /**
+   * The type's definition changed (on this client, on the server, or both) since its rows were
+   * pulled, or it has never been pulled with fingerprints: it is pulled again in full, once, so the
+   * rows hold every value the server has (e.g. a field this client did not keep before).
+   */
+  repull: { readonly entity_type: EntityType };
   /** The device was revoked or the session ended: tokens are cleared, syncing stops until sign-in. */
   revoked: { readonly reason: RevokedReason };
   done: SyncSummary;
@@ -102,6 +115,13 @@ const META_PARKED = "sync.parked_conflicts";
 const META_LAST_SYNC = "sync.last_synced_at";
 /** Set from a 410 until a full resync has run to its end and dropped the rows the server no longer has. */
 const META_FULL_RESYNC = "sync.full_resync";
+/**
+ * Per entity type, the definitions' fingerprints (this client's, the server's) under which the rows
+ * this store holds were last pulled in full. When either changes, the type is pulled again in full.
+ */
+const META_SCHEMA = "sync.schema_fingerprints";
+const RecordedFingerprints = z.record(z.string(), z.object({ client: z.string(), server: z.string().nullable() }));
+type RecordedFingerprints = z.infer<typeof RecordedFingerprints>;
 /** Push-then-pull rounds per sync; a round only follows one in which a conflict became a new change. */
 const MAX_ROUNDS = 5;
 
@@ -136,13 +156,16 @@ interface Counts {
  *            | <--------------------------------------------------------------------+
  *            | full resync complete -> drop rows the server no longer has
  *            |   (one interrupted starts over from null on the next sync)
+ *            | a type whose fingerprints (this client's, the server's) changed since its rows
+ *            |   were pulled -> pull that type again in full, alone: rows reconciled, cursor kept
  *   [push batch] markSent -> POST /sync/push (same change_ids on retry)
  *            | results matched by index (request order; change_id must agree)
  *            | applied  -> completeChanges(versions): the whole batch in one transaction
  *            | conflict -> resolver -> resolve on server -> settleChange: the row takes the resolved
  *            |             state, edits queued behind the change follow it (or parked for the app,
  *            |             or rebased into a new change if stale)
- *            | failed   -> discardChange (edits queued behind it stay), `rejected` for each dropped
+ *            | failed   -> refuseChange: held on the device with the reason (edits queued behind it fold
+ *            |             into it), `rejected`; an edit, resendChange or discardChange answers it
  *            | more pending? push next batch
  *            v
  *   anything pushed? -> pull again (the device reaches the server's versions) -> push round
@@ -285,7 +308,9 @@ export class SyncManager {
     // through from `since = null` in one go; the stored flag makes an interrupted one start over.
     const resyncing = (await this.#store.getMeta(META_FULL_RESYNC)) !== null;
     let cursor = resyncing ? null : await this.#store.getCursor();
+    const fromScratch = cursor === null;
     let seen: Map<EntityType, Set<string>> | null = resyncing ? new Map() : null;
+    const serverFingerprints: Record<string, string> = {};
     const fetchPage = (since: string | null) =>
       this.#withRetry(() =>
         this.#api.pull({ device_id: this.#device.device_id, entity_types: [...this.#entityTypes], since, limit: this.#pullLimit }),
@@ -312,6 +337,7 @@ export class SyncManager {
         throw error;
       }
       prefetched = null;
+      Object.assign(serverFingerprints, page.schema_fingerprints ?? {});
       if (page.has_more) {
         prefetched = fetchPage(page.sync_token);
         // Awaited on the next turn; if applying this page fails first, its failure is not the one to report.
@@ -336,6 +362,64 @@ export class SyncManager {
     if (seen) {
       await this.#dropRowsGoneFromServer(seen);
       await this.#store.setMeta(META_FULL_RESYNC, null);
+    }
+    await this.#repullChangedTypes(counts, fromScratch || seen !== null, serverFingerprints);
+  }
+
+  /**
+   * An old client drops the fields it does not know and its cursor moves past those rows; upgraded,
+   * it would keep them without those values forever. So each type's rows are tied to the pair of
+   * fingerprints (this client's definition, the server's) they were pulled under, and a type whose
+   * pair changed is pulled again in full, on its own: one extra full pass of that type, once. The
+   * cursor of the main pull is left as it is (it goes on bringing every type's later changes and
+   * deletes); the extra pass only reconciles rows, at the versions already held, with pending local
+   * changes kept on top. A type new to this client needs no extra pass: the server starts a type
+   * its token does not name from the beginning. Interrupted, the pass runs again on the next sync.
+   */
+  async #repullChangedTypes(counts: Counts, pulledInFull: boolean, server: Readonly<Record<string, string>>): Promise<void> {
+    const recorded = await this.#recordedFingerprints();
+    const mine = schemaFingerprints();
+    const next: RecordedFingerprints = { ...recorded };
+    const again: EntityType[] = [];
+    for (const type of this.#entityTypes) {
+      const now = { client: mine[type], server: server[type] ?? null };
+      const before = recorded?.[type];
+      // Without any record, the rows were pulled by a client that kept no fingerprints: trust none.
+      const stale = !pulledInFull && (recorded === null || (before !== undefined && (before.client !== now.client || before.server !== now.server)));
+      if (stale) again.push(type);
+      else next[type] = now;
+    }
+    await this.#store.setMeta(META_SCHEMA, JSON.stringify(next));
+    for (const type of again) {
+      this.#events.emit("repull", { entity_type: type });
+      let since: string | null = null;
+      let fingerprint: string | null = server[type] ?? null;
+      for (;;) {
+        const page = await this.#withRetry(() =>
+          this.#api.pull({ device_id: this.#device.device_id, entity_types: [type], since, limit: this.#pullLimit }),
+        );
+        fingerprint = page.schema_fingerprints?.[type] ?? fingerprint;
+        const result = await this.#store.reconcileServerChanges(page.changes.filter((change) => change.entity_type === type));
+        counts.pulled += result.applied + result.rebased;
+        counts.pages += 1;
+        this.#progress("pull", counts);
+        if (!page.has_more) break;
+        since = page.sync_token;
+      }
+      next[type] = { client: mine[type], server: fingerprint };
+      await this.#store.setMeta(META_SCHEMA, JSON.stringify(next));
+    }
+  }
+
+  async #recordedFingerprints(): Promise<RecordedFingerprints | null> {
+    const text = await this.#store.getMeta(META_SCHEMA);
+    if (text === null) return null;
+    try {
+      const parsed = RecordedFingerprints.safeParse(JSON.parse(text));
+      // Unreadable: as if nothing was recorded, which costs one extra pass per type, never a value.
+      return parsed.success ? parsed.data : null;
+    } catch {
+      return null;
     }
   }
 
@@ -450,15 +534,10 @@ export class SyncManager {
         code: entry.refusal.error?.code ?? "FAILED",
         detail: typeof detail === "string" ? detail : (detail ?? []).map((i) => `${i.loc.join(".")}: ${i.msg}`).join("; "),
       };
-      const dropped = await this.#store.discardChange(change.change_id);
-      counts.failed += dropped.length;
-      for (const gone of dropped) {
-        const own = gone.change_id === change.change_id;
-        this.#events.emit("rejected", {
-          change: gone,
-          error: own ? error : { code: error.code, detail: `Queued behind the refused CREATE ${change.change_id}: ${error.detail}` },
-        });
-      }
+      // Kept on the device, held with the server's reason, until the user edits, re-sends or discards it.
+      const held = await this.#store.refuseChange(change.change_id, error);
+      counts.failed += 1;
+      this.#events.emit("rejected", { change: held ?? change, error });
     }
     return left;
   }
@@ -493,7 +572,7 @@ export class SyncManager {
     }
     let version: number | null = null;
     try {
-      version = (await this.#withRetry(() => this.#api.resolveConflict(conflict.conflict_id, resolution))).version ?? null;
+      version = (await this.#withRetry(() => this.#api.resolveConflict(conflict.conflict_id, wireResolution(conflict, resolution)))).version ?? null;
     } catch (error) {
       if (isApiError(error, "CONFLICT_STALE") && resolution.resolution !== ResolutionKind.ServerWins) {
         const local = await this.#store.syncState(type, id);
@@ -554,6 +633,20 @@ export class SyncManager {
   #progress(phase: SyncPhase, counts: Counts): void {
     this.#events.emit("progress", { phase, pages: counts.pages, ...summaryOf(counts) });
   }
+}
+
+/**
+ * A resolution as it is sent: a merge carries only the fields whose merged value differs from the
+ * server's row it was decided against (`merged_fields`), so a value it leaves alone is not judged
+ * again; an old server value that breaks a rule tightened since does not make the merge fail.
+ */
+function wireResolution(conflict: ConflictData, resolution: Resolution): z.input<typeof ResolveConflictRequest> {
+  if (resolution.resolution !== ResolutionKind.Manual) return { resolution: resolution.resolution };
+  const changed: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(resolution.merged_data)) {
+    if (!sameValue(value, conflict.server_data[name] ?? null)) changed[name] = value;
+  }
+  return { resolution: ResolutionKind.Manual, merged_fields: changed };
 }
 
 function invalidResponse(message: string): ApiError {

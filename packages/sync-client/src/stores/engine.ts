@@ -51,8 +51,10 @@ export interface StoreBackend {
   getChange(changeId: string): StoredChange | null;
   /** The row's entries by `seq`. */
   changesFor(type: EntityType, id: string): StoredChange[];
-  /** The oldest entry of each row, by `seq`. */
+  /** The oldest entry of each row, by `seq`, leaving out rows whose oldest entry is refused (`refused_at` set). */
   headChanges(limit: number): StoredChange[];
+  /** Every refused entry (`refused_at` set), by `seq`. */
+  refusedChanges(): StoredChange[];
   countChanges(): number;
   /** Adds an entry at the end of the queue. */
   appendChange(change: PendingChange): void;
@@ -145,6 +147,7 @@ export function createStore(backend: StoreBackend, options: StoreOptions = {}): 
       sent_at: null,
       retry_count: 0,
       last_error: null,
+      refused_at: null,
     };
   }
 
@@ -156,7 +159,8 @@ export function createStore(backend: StoreBackend, options: StoreOptions = {}): 
       case "replace": {
         const last = entries.at(-1);
         if (!last) throw new TypeError("coalesce replaced an entry that does not exist");
-        backend.replaceChange({ ...outcome.entry, seq: last.seq });
+        // An edit of a refused change is the user answering the refusal: it is queued again.
+        backend.replaceChange({ ...outcome.entry, refused_at: null, seq: last.seq });
         break;
       }
       case "drop":
@@ -192,13 +196,14 @@ export function createStore(backend: StoreBackend, options: StoreOptions = {}): 
     return { version: change.version, data: normalizeData(type, change.data), deleted_at: null, updated_at: when };
   }
 
-  function applyOne(change: ServerChange, at: string): "applied" | "rebased" | "skipped" {
+  /** `reconcile`: a change at the version already held is taken too (a re-pull of a changed type). */
+  function applyOne(change: ServerChange, at: string, reconcile = false): "applied" | "rebased" | "skipped" {
     const type = knownType(change.entity_type);
     const id = change.entity_id;
     const row = backend.getRow(type, id);
     const entries = row ? backend.changesFor(type, id) : [];
     const newest = row ? (row.server ?? row.base) : null;
-    if (newest && change.version <= newest.version) return "skipped";
+    if (newest && (change.version < newest.version || (change.version === newest.version && !reconcile))) return "skipped";
     if (!row && change.operation === Operation.Delete) return "skipped"; // never had it: nothing to remove
     const state = pulledState(type, change, newest?.data ?? row?.data, at);
     const createdAt = row?.created_at ?? stringField(change.data, "created_at") ?? state.updated_at ?? at;
@@ -206,7 +211,12 @@ export function createStore(backend: StoreBackend, options: StoreOptions = {}): 
       settle(type, id, createdAt, state, null, []);
       return "applied";
     }
-    // Local edits pending: keep them, on top of the newest server state (DESIGN §6).
+    // Local edits pending: keep them, on top of the newest server state (DESIGN §6). A reconciled
+    // state at the base's own version is the base, completed.
+    if (row?.base && row.base.version === state.version) {
+      settle(type, id, createdAt, { ...state, deleted_at: row.base.deleted_at, updated_at: row.base.updated_at }, row.server, entries);
+      return "rebased";
+    }
     settle(type, id, createdAt, row?.base ?? null, state, entries);
     return "rebased";
   }
@@ -432,6 +442,56 @@ export function createStore(backend: StoreBackend, options: StoreOptions = {}): 
       });
     },
 
+    async refuseChange(changeId, error) {
+      const at = now();
+      return open().transaction(() => {
+        const change = mustChange(changeId);
+        const type = change.entity_type;
+        const row = stored(backend.getRow(type, change.entity_id));
+        const [head, ...queued] = backend.changesFor(type, change.entity_id);
+        if (head?.change_id !== changeId) {
+          throw new LocalStoreError(LocalStoreErrorCode.ChangeNotFound, `Change ${changeId} is not the first of its row's outbox`);
+        }
+        // Unfrozen: the server forgot it, so edits fold into it again, and the queued ones do now.
+        let held: StoredChange | null = { ...head, sent_at: null, refused_at: at, last_error: { code: error.code, detail: error.detail } };
+        backend.replaceChange(held);
+        for (const entry of queued) {
+          backend.removeChange(entry.change_id);
+          if (!held) continue;
+          const folded = coalesce(held, row.base?.version ?? 0, entry.operation, entry.data, entry.modified_at);
+          if (folded.kind === "replace") {
+            held = { ...folded.entry, seq: held.seq };
+            backend.replaceChange(held);
+          } else if (folded.kind === "drop") {
+            backend.removeChange(held.change_id);
+            held = null;
+          } else {
+            throw new TypeError("an unsent entry did not take the edit queued behind it");
+          }
+        }
+        settle(type, change.entity_id, row.created_at, row.base, row.server, held ? [held] : []);
+        if (!held) return null;
+        const { seq: _seq, ...entry } = held;
+        return entry;
+      });
+    },
+
+    async refusedChanges() {
+      return open()
+        .refusedChanges()
+        .map(({ seq: _seq, ...change }) => change);
+    },
+
+    async resendChange(changeId) {
+      return open().transaction(() => {
+        const change = mustChange(changeId);
+        const queued = { ...change, refused_at: null };
+        backend.replaceChange(queued);
+        const { seq: _seq, ...entry } = queued;
+        return entry;
+      });
+    },
+
     async discardChange(changeId) {
       return open().transaction(() => {
         const change = mustChange(changeId);
@@ -458,6 +518,15 @@ export function createStore(backend: StoreBackend, options: StoreOptions = {}): 
         const counts = { applied: 0, rebased: 0, skipped: 0 };
         for (const change of changes) counts[applyOne(change, at)] += 1;
         backend.setMeta(CURSOR_KEY, cursor);
+        return counts;
+      });
+    },
+
+    async reconcileServerChanges(changes): Promise<ApplyServerChangesResult> {
+      const at = now();
+      return open().transaction(() => {
+        const counts = { applied: 0, rebased: 0, skipped: 0 };
+        for (const change of changes) counts[applyOne(change, at, true)] += 1;
         return counts;
       });
     },

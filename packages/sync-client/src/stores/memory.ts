@@ -86,11 +86,13 @@ function memoryBackend(): StoreBackend {
         const key = `${change.entity_type}\u0000${change.entity_id}`;
         if (seen.has(key)) continue;
         seen.add(key);
+        if (change.refused_at !== null) continue;
         heads.push(copy(change));
         if (heads.length >= limit) break;
       }
       return heads;
     },
+    refusedChanges: () => sorted([...changes.values()].filter((c) => c.refused_at !== null)).map(copy),
     countChanges: () => changes.size,
     appendChange(change: PendingChange) {
       const previousSeq = seq;

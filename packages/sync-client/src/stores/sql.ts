@@ -97,23 +97,28 @@ export function migrateSql(db: SqlDriver): void {
         modified_at TEXT NOT NULL,
         sent_at TEXT,
         retry_count INTEGER NOT NULL DEFAULT 0,
-        last_error TEXT
+        last_error TEXT,
+        refused_at TEXT
       );
       CREATE INDEX IF NOT EXISTS outbox_row ON outbox (entity_type, entity_id, seq);
       CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL);
     `);
+    // Files made before refused changes were kept.
+    const outboxColumns = new Set(db.prepare(`SELECT name FROM pragma_table_info('outbox')`).all().map((c) => String(c.name)));
+    if (!outboxColumns.has("refused_at")) db.exec(`ALTER TABLE outbox ADD COLUMN refused_at TEXT`);
   });
 }
 
 /**
- * The oldest entry of each row, oldest first: a push batch in one query. It walks the outbox in
+ * The oldest entry of each row, oldest first, unless it is refused: a push batch in one query. It walks the outbox in
  * `seq` (rowid) order, with no sort, and stops at the limit; each entry costs one probe of the
  * `outbox_row` index, so a batch costs what it returns, however long the outbox (sqlite.test.ts
  * checks the plan).
  */
 export const OUTBOX_HEADS_SQL = `
     SELECT o.* FROM outbox o
-    WHERE NOT EXISTS (SELECT 1 FROM outbox i WHERE i.entity_type = o.entity_type AND i.entity_id = o.entity_id AND i.seq < o.seq)
+    WHERE o.refused_at IS NULL
+      AND NOT EXISTS (SELECT 1 FROM outbox i WHERE i.entity_type = o.entity_type AND i.entity_id = o.entity_id AND i.seq < o.seq)
     ORDER BY o.seq LIMIT ?`;
 
 function toColumn(kind: FieldKind, value: unknown): SqlValue {
@@ -194,6 +199,7 @@ function toChange(record: SqlRecord): StoredChange {
     sent_at: nullableText(record.sent_at),
     retry_count: Number(record.retry_count),
     last_error: parseError(record.last_error),
+    refused_at: nullableText(record.refused_at),
   };
 }
 
@@ -209,6 +215,7 @@ function changeValues(change: PendingChange): SqlValue[] {
     change.sent_at,
     change.retry_count,
     change.last_error && JSON.stringify(change.last_error),
+    change.refused_at,
   ];
 }
 
@@ -276,12 +283,14 @@ export function createSqlBackend(db: SqlDriver): StoreBackend {
   const changesForRow = db.prepare(`SELECT * FROM outbox WHERE entity_type = ? AND entity_id = ? ORDER BY seq`);
   const heads = db.prepare(OUTBOX_HEADS_SQL);
   const count = db.prepare(`SELECT COUNT(*) AS n FROM outbox`);
+  const refused = db.prepare(`SELECT * FROM outbox WHERE refused_at IS NOT NULL ORDER BY seq`);
   const insertChange = db.prepare(`
-    INSERT INTO outbox (change_id, entity_type, entity_id, operation, data, version, modified_at, sent_at, retry_count, last_error)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    INSERT INTO outbox (change_id, entity_type, entity_id, operation, data, version, modified_at, sent_at, retry_count, last_error, refused_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
   const updateChange = db.prepare(`
     UPDATE outbox SET entity_type = ?, entity_id = ?, operation = ?, data = ?,
-      version = ?, modified_at = ?, sent_at = ?, retry_count = ?, last_error = ?
+      version = ?, modified_at = ?, sent_at = ?, retry_count = ?, last_error = ?,
+      refused_at = ?
     WHERE change_id = ?`);
   const deleteChange = db.prepare(`DELETE FROM outbox WHERE change_id = ?`);
   const markSent = db.prepare(`UPDATE outbox SET sent_at = COALESCE(sent_at, ?) WHERE change_id = ?`);
@@ -301,6 +310,7 @@ export function createSqlBackend(db: SqlDriver): StoreBackend {
     },
     changesFor: (type, id) => changesForRow.all([type, id]).map(toChange),
     headChanges: (limit) => heads.all([limit]).map(toChange),
+    refusedChanges: () => refused.all().map(toChange),
     countChanges: () => Number(count.get()?.n ?? 0),
     appendChange: (change) => void insertChange.run([change.change_id, ...changeValues(change)]),
     replaceChange: (change) => void updateChange.run([...changeValues(change), change.change_id]),

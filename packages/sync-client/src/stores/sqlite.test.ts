@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
+import { entityDefinitions } from "@repensar/contracts";
 import { afterAll, describe, expect, it } from "vitest";
 import { createSqliteStore, OUTBOX_HEADS_SQL } from "./sqlite";
 import { localStoreSuite } from "./store-suite";
@@ -55,7 +56,7 @@ describe("sqlite file", () => {
       );
       const tables = db.prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all();
       expect(tables.map((t) => t.name)).toEqual(
-        expect.arrayContaining(["meta", "outbox", "projects", "tasks", "time_entries", "volunteers"]),
+        expect.arrayContaining(["meta", "outbox", ...Object.values(entityDefinitions).map((def) => def.table)]),
       );
     } finally {
       db.close();

@@ -1,3 +1,4 @@
+import { entityDefinitions, entityTypes, FieldKind, validateEntityData, type EntityType, type FieldDefinition } from "@repensar/contracts";
 import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
 import { isUuidV7 } from "../id";
@@ -42,18 +43,18 @@ export function localStoreSuite(name: string, makeStore: () => LocalStore | Prom
         expect(await store.pendingCount()).toBe(1);
       });
 
-      it("round-trips every field kind", async () => {
+      it("round-trips every field of every entity type the definitions name", async () => {
         const store = await fresh();
-        await store.create("project", { id: "p", name: "P" });
-        const entry = await store.create("time_entry", { volunteer_id: "v", project_id: "p", date: "2025-03-01", hours: 2.5, notes: "ok" });
-        expect((await store.get("time_entry", entry.id))?.data).toEqual({
-          volunteer_id: "v",
-          project_id: "p",
-          task_id: null,
-          date: "2025-03-01",
-          hours: 2.5,
-          notes: "ok",
-        });
+        for (const type of entityTypes) {
+          const data = sampleRow(type);
+          const row = await store.create(type, data);
+          expect((await store.get(type, row.id))?.data, type).toEqual(data);
+          // Optional fields left out come back as null.
+          const fields: Readonly<Record<string, FieldDefinition>> = entityDefinitions[type].fields;
+          const required = Object.fromEntries(Object.entries(data).filter(([name]) => fields[name]?.required));
+          const sparse = await store.create(type, required);
+          expect((await store.get(type, sparse.id))?.data, type).toEqual(Object.fromEntries(Object.keys(fields).map((name) => [name, required[name] ?? null])));
+        }
       });
 
       it("refuses invalid data, naming the field, and writes nothing", async () => {
@@ -461,6 +462,65 @@ export function localStoreSuite(name: string, makeStore: () => LocalStore | Prom
         expect((await store.pendingChanges())[2]?.retry_count).toBe(0);
       });
 
+      it("a refused change stays, held with the reason: not pushed, edits queued behind it folded in", async () => {
+        const store = await fresh();
+        await pullRows(store, [{ id: "v1", version: 1, data: { name: "A" } }]);
+        await store.update("volunteer", "v1", { name: "B" });
+        const [first] = await store.pendingChanges();
+        await store.markSent([must(first).change_id]);
+        await store.update("volunteer", "v1", { notes: "C" });
+        const other = await store.create("volunteer", { name: "Other" });
+        const held = await store.refuseChange(must(first).change_id, { code: "VALIDATION_ERROR", detail: "name: too long" });
+        expect(held).toMatchObject({
+          change_id: first?.change_id,
+          operation: "UPDATE",
+          version: 1,
+          data: { name: "B", notes: "C" },
+          sent_at: null,
+          last_error: { code: "VALIDATION_ERROR", detail: "name: too long" },
+        });
+        expect(held?.refused_at).toEqual(expect.any(String));
+        expect(await store.refusedChanges()).toEqual([held]);
+        expect(await store.pendingCount()).toBe(2);
+        expect((await store.pendingChanges()).map((c) => c.entity_id)).toEqual([other.id]);
+        expect(await store.get("volunteer", "v1")).toMatchObject({ pending: true, version: 1, data: volunteer({ name: "B", notes: "C" }) });
+        // A pull over the row keeps the held change on top of the newer server state.
+        await pullRows(store, [{ id: "v1", version: 2, data: { name: "A2", phone: "9" } }]);
+        expect(await store.get("volunteer", "v1")).toMatchObject({ pending: true, version: 2, data: volunteer({ name: "B", notes: "C", phone: "9" }) });
+        expect(await store.refusedChanges()).toHaveLength(1);
+      });
+
+      it("an edit of a refused change's row queues it again, under the same change id", async () => {
+        const store = await fresh();
+        const row = await store.create("volunteer", { name: "A" });
+        const [created] = await store.pendingChanges();
+        await store.markSent([must(created).change_id]);
+        await store.refuseChange(must(created).change_id, { code: "VALIDATION_ERROR", detail: "no" });
+        expect(await store.pendingChanges()).toEqual([]);
+        await store.update("volunteer", row.id, { name: "Fixed" });
+        expect(await store.refusedChanges()).toEqual([]);
+        expect(await store.pendingChanges()).toMatchObject([{ change_id: created?.change_id, operation: "CREATE", data: { name: "Fixed" }, refused_at: null }]);
+      });
+
+      it("a refused change is re-sent as it is on request, and a refused CREATE the user deletes is gone", async () => {
+        const store = await fresh();
+        const kept = await store.create("volunteer", { name: "Kept" });
+        const gone = await store.create("volunteer", { name: "Gone" });
+        const entries = await store.pendingChanges();
+        await store.markSent(entries.map((c) => c.change_id));
+        await store.update("volunteer", gone.id, { notes: "queued" });
+        await store.delete("volunteer", gone.id);
+        const [keptChange, goneChange] = entries;
+        await store.refuseChange(must(keptChange).change_id, { code: "UNKNOWN_ENTITY_TYPE", detail: "x" });
+        // The delete queued behind the refused CREATE cancels it: the user's own decision.
+        expect(await store.refuseChange(must(goneChange).change_id, { code: "VALIDATION_ERROR", detail: "y" })).toBeNull();
+        expect(await store.get("volunteer", gone.id, { includeDeleted: true })).toBeNull();
+        const resent = await store.resendChange(must(keptChange).change_id);
+        expect(resent).toMatchObject({ change_id: keptChange?.change_id, refused_at: null, data: { name: "Kept" } });
+        expect((await store.pendingChanges()).map((c) => c.entity_id)).toEqual([kept.id]);
+        expect(await store.refusedChanges()).toEqual([]);
+      });
+
       it("discarding a refused change drops only it: the edits queued behind it stay, on the server state", async () => {
         const store = await fresh();
         await pullRows(store, [{ id: "v1", version: 1, data: { name: "A" } }]);
@@ -508,6 +568,32 @@ export function localStoreSuite(name: string, makeStore: () => LocalStore | Prom
     });
 
     describe("pulled pages", () => {
+      it("reconciles a full pass: a change at the version held fills what the device missed, the cursor stays, local edits stay on top", async () => {
+        const store = await fresh();
+        await store.applyServerChanges(
+          [serverChange("volunteer", "v1", "CREATE", 2, { name: "A" }), serverChange("volunteer", "v2", "CREATE", 3, { name: "B" })],
+          "cursor-1",
+        );
+        await store.update("volunteer", "v2", { notes: "local" });
+        // The same versions, now with a value the device did not keep when it first pulled them.
+        const result = await store.reconcileServerChanges([
+          serverChange("volunteer", "v1", "CREATE", 2, { name: "A", phone: "111" }),
+          serverChange("volunteer", "v2", "CREATE", 3, { name: "B", phone: "222" }),
+          serverChange("volunteer", "v3", "CREATE", 1, { name: "C" }),
+          serverChange("volunteer", "v1", "CREATE", 1, { name: "Old" }),
+        ]);
+        expect(result).toEqual({ applied: 2, rebased: 1, skipped: 1 });
+        expect(await store.getCursor()).toBe("cursor-1");
+        expect(await store.get("volunteer", "v1")).toMatchObject({ version: 2, pending: false, data: volunteer({ name: "A", phone: "111" }) });
+        expect(await store.get("volunteer", "v3")).toMatchObject({ version: 1, data: volunteer({ name: "C" }) });
+        const v2 = await store.syncState("volunteer", "v2");
+        expect(v2?.row).toMatchObject({ version: 3, pending: true, data: volunteer({ name: "B", phone: "222", notes: "local" }) });
+        expect(v2?.base).toMatchObject({ version: 3, data: volunteer({ name: "B", phone: "222" }) });
+        expect(v2?.pending).toMatchObject([{ operation: "UPDATE", version: 3, data: { notes: "local" } }]);
+        // An ordinary page still skips what it already has.
+        expect(await store.applyServerChanges([serverChange("volunteer", "v1", "UPDATE", 2, { name: "A", phone: "999" })], "cursor-2")).toMatchObject({ skipped: 1 });
+      });
+
       it("writes rows without pending changes and stores the cursor with them", async () => {
         const store = await fresh();
         const result = await store.applyServerChanges(
@@ -747,14 +833,61 @@ function must<T>(value: T | undefined | null): T {
   return value;
 }
 
-const volunteerFields = ["name", "email", "phone", "skills", "status", "notes"] as const;
+/** The volunteer's fields, as the definitions have them. */
+const volunteerFields = Object.keys(entityDefinitions.volunteer.fields);
 
 /** A volunteer's full data: the given fields, the rest null. */
-function volunteer(fields: Partial<Record<(typeof volunteerFields)[number], unknown>>): EntityData {
+function volunteer(fields: Readonly<Record<string, unknown>>): EntityData {
   return Object.fromEntries(volunteerFields.map((name) => [name, fields[name] ?? null]));
 }
 
-function state(version: number, fields: Partial<Record<(typeof volunteerFields)[number], unknown>>): ServerState {
+/** Text the field accepts: the first of a few shapes its rules allow, so new rules need no new sample. */
+function sampleText(type: EntityType, name: string, field: FieldDefinition): string {
+  if (field.values) return must(field.values[0]);
+  if (field.format === "email") return "sample@example.org";
+  const candidates = ["Sample text", "123", "ABC", "abc", "a"].map((text) => text.padEnd(field.minLength ?? 0, "x"));
+  const found = candidates.find((text) => validateEntityData(type, { [name]: text }, "patch").ok);
+  if (found === undefined) throw new TypeError(`No sample text fits ${type}.${name}: add one to sampleText`);
+  return found;
+}
+
+/** Every field of the type set to a value its definition accepts. */
+function sampleRow(type: EntityType): EntityData {
+  const fields: Readonly<Record<string, FieldDefinition>> = entityDefinitions[type].fields;
+  const row: EntityData = {};
+  for (const [name, field] of Object.entries(fields)) {
+    switch (field.kind) {
+      case FieldKind.Text:
+        row[name] = sampleText(type, name, field);
+        break;
+      case FieldKind.Integer:
+        row[name] = Math.max(field.min ?? 1, Math.min(field.max ?? 7, 7));
+        break;
+      case FieldKind.Number:
+        row[name] = Math.max(field.min ?? 0, Math.min(field.max ?? 2.5, 2.5));
+        break;
+      case FieldKind.Boolean:
+        row[name] = true;
+        break;
+      case FieldKind.Date:
+        row[name] = "2025-03-01";
+        break;
+      case FieldKind.DateTime:
+        row[name] = "2025-03-01T10:30:00.000Z";
+        break;
+      case FieldKind.TextList:
+        row[name] = ["one", "two"];
+        break;
+      case FieldKind.Ref:
+        row[name] = `${field.references ?? "row"}-1`;
+        break;
+    }
+  }
+  expect(validateEntityData(type, row, "full"), `the sample ${type}`).toMatchObject({ ok: true });
+  return row;
+}
+
+function state(version: number, fields: Readonly<Record<string, unknown>>): ServerState {
   return { version, data: volunteer(fields), deleted_at: null, updated_at: "2025-01-01T00:00:00.000Z" };
 }
 
@@ -770,7 +903,7 @@ function serverChange(
 
 async function pullRows(
   store: LocalStore,
-  rows: { id: string; version: number; data: Partial<Record<(typeof volunteerFields)[number], unknown>> }[],
+  rows: { id: string; version: number; data: Readonly<Record<string, unknown>> }[],
 ): Promise<void> {
   await store.applyServerChanges(
     rows.map((row) => serverChange("volunteer", row.id, "UPDATE", row.version, row.data)),
