@@ -1,3 +1,4 @@
+import { sql } from "drizzle-orm";
 import { createDatabase, type DatabaseHandle } from "./client";
 import { checksAddedNotValid } from "./not-valid";
 
@@ -21,4 +22,11 @@ export async function migrationBetween(from: Record<string, unknown>, to: Record
   const before = generateDrizzleJson(from);
   const statements = await generateMigration(before, generateDrizzleJson(to, before.id));
   return statements.map(checksAddedNotValid);
+}
+
+/** Runs a migration's statements on `handle` in one transaction, as `migrate` runs a committed one. */
+export async function applyStatements(handle: DatabaseHandle, statements: readonly string[]): Promise<void> {
+  await handle.db.transaction(async (tx) => {
+    for (const statement of statements) await tx.execute(sql.raw(statement));
+  });
 }

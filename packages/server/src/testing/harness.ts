@@ -54,3 +54,6 @@ export function statusOnOwnConnection(url: string, headers: Record<string, strin
 }
 
 export { freePort as freeServicePort, hasCommand, startThrowawayPostgres, startThrowawayRedis, type ThrowawayServer } from "./services";
+/** For tests that upgrade a server's database the way a release does (see the schema upgrade drill). */
+export { applyStatements, migrationBetween, openTestDatabase } from "@repensar/db/testing";
+export { schema as databaseSchema } from "@repensar/db";
