@@ -377,7 +377,8 @@ export class SyncManager {
    * its token does not name from the beginning. Interrupted, the pass runs again on the next sync.
    */
   async #repullChangedTypes(counts: Counts, pulledInFull: boolean, server: Readonly<Record<string, string>>): Promise<void> {
-    const recorded = await this.#recordedFingerprints();
+    const text = await this.#store.getMeta(META_SCHEMA);
+    const recorded = parseRecordedFingerprints(text);
     const mine = schemaFingerprints();
     const next: RecordedFingerprints = { ...recorded };
     const again: EntityType[] = [];
@@ -389,7 +390,8 @@ export class SyncManager {
       if (stale) again.push(type);
       else next[type] = now;
     }
-    await this.#store.setMeta(META_SCHEMA, JSON.stringify(next));
+    // Written only when it changed: an empty poll costs no write.
+    if (JSON.stringify(next) !== text) await this.#store.setMeta(META_SCHEMA, JSON.stringify(next));
     for (const type of again) {
       this.#events.emit("repull", { entity_type: type });
       let since: string | null = null;
@@ -408,18 +410,6 @@ export class SyncManager {
       }
       next[type] = { client: mine[type], server: fingerprint };
       await this.#store.setMeta(META_SCHEMA, JSON.stringify(next));
-    }
-  }
-
-  async #recordedFingerprints(): Promise<RecordedFingerprints | null> {
-    const text = await this.#store.getMeta(META_SCHEMA);
-    if (text === null) return null;
-    try {
-      const parsed = RecordedFingerprints.safeParse(JSON.parse(text));
-      // Unreadable: as if nothing was recorded, which costs one extra pass per type, never a value.
-      return parsed.success ? parsed.data : null;
-    } catch {
-      return null;
     }
   }
 
@@ -647,6 +637,17 @@ function wireResolution(conflict: ConflictData, resolution: Resolution): z.input
     if (!sameValue(value, conflict.server_data[name] ?? null)) changed[name] = value;
   }
   return { resolution: ResolutionKind.Manual, merged_fields: changed };
+}
+
+/** The recorded fingerprints; unreadable counts as none, which costs one extra pass per type, never a value. */
+function parseRecordedFingerprints(text: string | null): RecordedFingerprints | null {
+  if (text === null) return null;
+  try {
+    const parsed = RecordedFingerprints.safeParse(JSON.parse(text));
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null;
+  }
 }
 
 function invalidResponse(message: string): ApiError {
