@@ -2,6 +2,7 @@ import { applyPatch } from "@repensar/conflict-engine";
 import {
   AppError,
   isEntityType,
+  type EntityType,
   type ConflictData,
   type ConflictListResponse,
   type ConflictResolution,
@@ -12,6 +13,7 @@ import { and, count, desc, eq, isNull, sql, type SQL } from "drizzle-orm";
 import type { Principal } from "../auth/principal";
 import { AuditEvent, recordAudit } from "../audit";
 import type { ServerContext } from "../context";
+import { checkViolationIssues } from "./constraints";
 import { completeRow, readEntity, writeEntity } from "./entity-store";
 import { publishPoke } from "./events";
 import { metricsFor } from "./metrics";
@@ -98,6 +100,7 @@ export async function resolveConflict(
 ): Promise<ResolveConflictResponse> {
   if (!UUID.test(conflictId)) throw new AppError("CONFLICT_NOT_FOUND");
   const { database } = ctx;
+  let resolvedType: EntityType | null = null;
   const outcome = await withRetry(() =>
     database.db.transaction(async (tx) => {
       const [conflict] = await tx
@@ -111,6 +114,7 @@ export async function resolveConflict(
       }
       const type = conflict.entityType;
       if (!isEntityType(type)) throw new AppError("CONFLICT_NOT_FOUND");
+      resolvedType = type;
       const current = await readEntity(database, tx, type, principal.orgId, conflict.entityId, { lock: true });
       if (!current || current.version !== conflict.serverVersion) {
         throw new AppError(
@@ -176,7 +180,11 @@ export async function resolveConflict(
       });
       return { type, entityId: conflict.entityId, version, wrote: input.resolution !== "server_wins" };
     }),
-  );
+  ).catch((error: unknown) => {
+    // A row written under a looser rule, kept as it is by the resolution, meets the rule now.
+    const issues = resolvedType && checkViolationIssues(error, resolvedType);
+    throw issues ? new AppError("VALIDATION_ERROR", issues) : error;
+  });
   if (outcome.wrote) await publishPoke(ctx, principal.orgId, [outcome.type]);
   metricsFor(ctx).conflictsResolved.inc();
   return {

@@ -18,6 +18,7 @@ import type { ServerContext } from "../context";
 import { completeRow, insertEntities, isoInstant, lockEntities, updateEntities, type EntityRowWrite, type StoredRow } from "./entity-store";
 import { publishPoke } from "./events";
 import { metricsFor } from "./metrics";
+import { checkViolationIssues } from "./constraints";
 import { danglingReferences, loadReferences, type BatchRowState } from "./references";
 import { sqlState, withRetry } from "./retry";
 import { encodeSyncToken, parseStoredCursor, type SyncTokenPayload, type TypeCursor } from "./token";
@@ -490,7 +491,7 @@ async function pushBatch(
       outcomes.push(...(await commitBatch(ctx, principal, deviceId, [item], false, 0)).outcomes);
     } catch (error) {
       if (!isDataError(error)) throw error;
-      outcomes.push(failed(item.change, "VALIDATION_ERROR", "The server cannot store a value of this change."));
+      outcomes.push(failed(item.change, "VALIDATION_ERROR", checkViolationIssues(error, item.type, ["data"]) ?? "The server cannot store a value of this change."));
     }
   }
   return finishPush(ctx, principal, deviceId, inRequestOrder(checked, outcomes), pushed);

@@ -462,6 +462,36 @@ export function syncSuite(name: string): void {
       expect(row).toMatchObject({ version: 3, data: { name: "From A", phone: "call me", notes: "From B" } });
     });
 
+    it("names the field when a row kept from a looser rule meets its CHECK again, on push and on resolution", async () => {
+      const a = await createActor(server);
+      const b = await createActor(server, { orgId: a.orgId });
+      await push(a, [create("old-long", { name: "Old" }, "project")]);
+      // As a migration that tightened the limit leaves it: the CHECK added NOT VALID over an older row.
+      const { database } = server.app.context;
+      await database.db.transaction(async (tx) => {
+        await tx.execute(sql`alter table projects drop constraint projects_location_max_length`);
+        await tx.execute(sql`update projects set location = ${"L".repeat(600)} where org_id = ${a.orgId} and id = 'old-long'`);
+        await tx.execute(sql`alter table projects add constraint projects_location_max_length check (char_length("location") <= 500) not valid`);
+      });
+      const refused = await push(a, [update("old-long", 1, { name: "Renamed" }, "project"), create("fine", { name: "Fine" }, "project")]);
+      expect(refused.results?.map((r) => r.status)).toEqual(["failed", "applied"]);
+      expect(refused.results?.[0]?.error).toMatchObject({
+        code: "VALIDATION_ERROR",
+        detail: [expect.objectContaining({ loc: ["data", "location"], type: "check_violation" })],
+      });
+
+      // A conflict records without writing the row; resolving it writes the row, so the rule applies.
+      const { conflicts } = await push(b, [update("old-long", 7, { name: "From B" }, "project")]);
+      const path = `/sync/conflicts/${conflicts[0]?.conflict_id}/resolve`;
+      for (const resolution of [{ resolution: "client_wins" }, { resolution: "manual", merged_fields: { name: "Merged" } }]) {
+        const res = await b.post(path, resolution);
+        expect(res.status, resolution.resolution).toBe(422);
+        expect(await res.json()).toMatchObject({ code: "VALIDATION_ERROR", detail: [expect.objectContaining({ loc: ["location"], type: "check_violation" })] });
+      }
+      const resolved = await b.call<ResolveConflictResponse>(path, { resolution: "manual", merged_fields: { name: "Merged", location: "Porto" } });
+      expect(resolved.version).toBe(2);
+    });
+
     it("refuses text breaking minLength or pattern, naming the field", async () => {
       const a = await createActor(server);
       const res = await push(a, [create("short", { name: "" }), create("letters", { name: "L", phone: "not a number" }), create("fine", { name: "F", phone: "+351 912 345 678" })]);
