@@ -17,6 +17,7 @@ import { checkViolationIssues } from "./constraints";
 import { completeRow, readEntity, writeEntity } from "./entity-store";
 import { publishPoke } from "./events";
 import { metricsFor } from "./metrics";
+import { danglingReferences, loadReferences } from "./references";
 import { conflictDataOf } from "./push";
 import { withRetry } from "./retry";
 import { validateForStorage } from "./validate";
@@ -150,6 +151,12 @@ export async function resolveConflict(
         } else {
           // An UPDATE's data is a patch; on a tombstone it brings the row back with the patch applied.
           own = applyPatch(current.own, conflict.clientData);
+        }
+        if (!deleted) {
+          // References the resolution sets anew must name live rows, as on push.
+          const written = { type, data: own };
+          const dangling = danglingReferences(await loadReferences(database, tx, principal.orgId, [written]), written, () => undefined, current.own, []);
+          if (dangling) throw new AppError("VALIDATION_ERROR", dangling);
         }
         const row = await writeEntity(database, tx, type, {
           orgId: principal.orgId,

@@ -224,7 +224,7 @@ async function applyBatch(
     const state = rows.get(rowKey(type, change.entity_id));
     if (!state) throw new Error(`${type} ${change.entity_id}: no row state for a change of the batch`);
     const current = state.current;
-    const dangling = danglingReferences(references, item, inBatch);
+    const dangling = danglingReferences(references, item, inBatch, change.operation === "UPDATE" ? (current?.own ?? null) : null);
     if (dangling) {
       const refused = failed(change, "VALIDATION_ERROR", dangling);
       outcomes.push(refused);

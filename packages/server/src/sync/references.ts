@@ -92,16 +92,26 @@ export async function loadReferences(
 /** How the batch has left a row it writes, if it writes it: `live`, `gone`, or undefined when the batch does not touch it. */
 export type BatchRowState = (type: EntityType, id: string) => "live" | "gone" | undefined;
 
-/** The issues of a change whose references name no live row (`null` when every one does). */
-export function danglingReferences(index: ReferenceIndex, change: ReferencingChange, inBatch: BatchRowState): ValidationIssue[] | null {
+/**
+ * The issues of a change whose references name no live row (`null` when every one does). A value
+ * equal to the row's `current` one is not judged again: a reference stored before references were
+ * checked, or whose row was deleted since, does not stop every later edit of the row.
+ */
+export function danglingReferences(
+  index: ReferenceIndex,
+  change: ReferencingChange,
+  inBatch: BatchRowState,
+  current: Readonly<Record<string, unknown>> | null = null,
+  prefix: readonly string[] = ["data"],
+): ValidationIssue[] | null {
   const issues: ValidationIssue[] = [];
   for (const { field, target } of checkedReferences(change.type)) {
     const id = change.data[field];
-    if (typeof id !== "string") continue;
+    if (typeof id !== "string" || (current !== null && current[field] === id)) continue;
     const state = inBatch(target, id);
     const live = state === undefined ? index.present.has(key(target, id)) : state === "live";
     if (!live) {
-      issues.push({ loc: ["data", field], msg: `No ${target} '${id}' exists in your organization`, type: "reference_missing" });
+      issues.push({ loc: [...prefix, field], msg: `No ${target} '${id}' exists in your organization`, type: "reference_missing" });
     }
   }
   return issues.length > 0 ? issues : null;

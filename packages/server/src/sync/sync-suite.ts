@@ -518,10 +518,24 @@ export function syncSuite(name: string): void {
           detail: [expect.objectContaining({ loc: ["data", field], type: "reference_missing" })],
         });
       }
-      // An UPDATE is checked for the references it names, and a deleted row is no longer there.
-      await push(a, [remove("p-ref", 1, "project")]);
-      const moved = await push(a, [update("t-after", 1, { project_id: "p-ref" }, "task"), update("t-after", 1, { title: "Renamed" }, "task")]);
+      // An UPDATE is checked for the references it sets anew, and a deleted row is no longer there;
+      // a reference the row already holds is not judged again (its row may have gone since).
+      await push(a, [create("p-gone", { name: "Soon gone" }, "project")]);
+      await push(a, [remove("p-gone", 1, "project")]);
+      const moved = await push(a, [
+        update("t-after", 1, { project_id: "p-gone" }, "task"),
+        update("t-after", 1, { title: "Renamed", project_id: "p-ref" }, "task"),
+      ]);
       expect(moved.results?.map((r) => r.status)).toEqual(["failed", "applied"]);
+      await push(a, [remove("p-ref", 1, "project")]);
+      expect((await push(a, [update("t-after", 2, { title: "Again", project_id: "p-ref" }, "task")])).results?.[0]?.status).toBe("applied");
+
+      // A resolution that sets a reference anew is checked too.
+      const b = await createActor(server, { orgId: a.orgId });
+      const { conflicts } = await push(b, [update("t-after", 1, { title: "From B" }, "task")]);
+      const dangling = await b.post(`/sync/conflicts/${conflicts[0]?.conflict_id}/resolve`, { resolution: "manual", merged_fields: { project_id: "ghost" } });
+      expect(dangling.status).toBe(422);
+      expect(await dangling.json()).toMatchObject({ detail: [expect.objectContaining({ loc: ["project_id"], type: "reference_missing" })] });
     });
 
     it("settles delete against edit both ways", async () => {

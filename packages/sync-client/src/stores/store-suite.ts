@@ -67,6 +67,11 @@ export function localStoreSuite(name: string, makeStore: () => LocalStore | Prom
           code: "VALIDATION_ERROR",
           issues: [expect.objectContaining({ loc: ["shoe_size"], type: "unknown_field" })],
         });
+        // Every text rule of the definitions: minLength and pattern as much as maxLength and values.
+        await expect(store.create("volunteer", { name: "" })).rejects.toMatchObject({ issues: [expect.objectContaining({ loc: ["name"], type: "too_small" })] });
+        await expect(store.create("volunteer", { name: "A", phone: "call me" })).rejects.toMatchObject({
+          issues: [expect.objectContaining({ loc: ["phone"], type: "invalid_format" })],
+        });
         const row = await store.create("time_entry", { volunteer_id: "v", date: "2025-01-01", hours: 1 });
         await expect(store.update("time_entry", row.id, { hours: 30 })).rejects.toMatchObject({ code: "VALIDATION_ERROR" });
         expect((await store.get("time_entry", row.id))?.data.hours).toBe(1);
