@@ -10,6 +10,7 @@ export const readMethods: ReadonlySet<StoreMethod> = new Set<StoreMethod>([
   "list",
   "pendingChanges",
   "pendingCount",
+  "refusedChanges",
   "getCursor",
   "syncState",
   "getMeta",
