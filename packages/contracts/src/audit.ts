@@ -16,6 +16,8 @@ export const AuditEvent = {
   MemberRemoved: "MEMBER_REMOVED",
   UserRegistered: "USER_REGISTERED",
   PasswordChanged: "PASSWORD_CHANGED",
+  /** A past version of a row was made its current state again. */
+  EntityRestored: "ENTITY_RESTORED",
 } as const;
 export type AuditEvent = (typeof AuditEvent)[keyof typeof AuditEvent];
 export const auditEvents: readonly AuditEvent[] = Object.values(AuditEvent);

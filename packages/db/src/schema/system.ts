@@ -216,6 +216,8 @@ export const syncConflicts = pgTable(
     serverVersion: integer("server_version").notNull(),
     clientData: jsonb("client_data").$type<Record<string, unknown>>().notNull(),
     serverData: jsonb("server_data").$type<Record<string, unknown>>().notNull(),
+    /** The row at `client_version`, from its history, when the history still holds it. */
+    baseData: jsonb("base_data").$type<Record<string, unknown>>(),
     clientTimestamp: at("client_timestamp"),
     serverTimestamp: at("server_timestamp"),
     suggestedResolution: text("suggested_resolution").notNull(),
@@ -229,6 +231,39 @@ export const syncConflicts = pgTable(
     index("sync_conflicts_org_idx").on(t.orgId, t.createdAt),
     index("sync_conflicts_device_idx").on(t.deviceId, t.resolvedAt),
     index("sync_conflicts_entity_idx").on(t.orgId, t.entityType, t.entityId),
+  ],
+);
+
+/**
+ * Every applied write of an entity row: the row's own fields after the write, which fields it
+ * changed, and who wrote it from where. Written by the same transaction as the row; a stale
+ * UPDATE finds its base here, and the console lists and restores versions from it. Rows age out
+ * with the tombstone retention.
+ */
+export const entityHistory = pgTable(
+  "entity_history",
+  {
+    orgId: uuid("org_id")
+      .notNull()
+      .references(() => organizations.id, { onDelete: "cascade" }),
+    entityType: text("entity_type").notNull(),
+    entityId: text("entity_id").notNull(),
+    version: integer("version").notNull(),
+    /** CREATE, UPDATE or DELETE, as the write left the row. */
+    operation: text("operation").notNull(),
+    userId: uuid("user_id"),
+    deviceId: text("device_id"),
+    changedFields: text("changed_fields").array().notNull(),
+    /** The row's own fields after the write. */
+    data: jsonb("data").$type<Record<string, unknown>>().notNull(),
+    deleted: boolean("deleted").notNull().default(false),
+    /** Set when an automatic three-way merge made this version. */
+    merged: boolean("merged").notNull().default(false),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.orgId, t.entityType, t.entityId, t.version] }),
+    index("entity_history_created_idx").on(t.createdAt),
   ],
 );
 

@@ -16,6 +16,7 @@ import type { ServerContext } from "../context";
 import { checkViolationIssues } from "./constraints";
 import { completeRow, readEntity, writeEntity } from "./entity-store";
 import { publishPoke } from "./events";
+import { changedFields, recordHistory } from "./history";
 import { metricsFor } from "./metrics";
 import { danglingReferences, loadReferences } from "./references";
 import { conflictDataOf } from "./push";
@@ -167,6 +168,18 @@ export async function resolveConflict(
           deleted,
         });
         version = row.version;
+        await recordHistory(database, tx, { orgId: principal.orgId, userId: principal.userId, deviceId: principal.deviceId }, [
+          {
+            type,
+            id: conflict.entityId,
+            version,
+            operation: deleted ? "DELETE" : current.deleted ? "CREATE" : "UPDATE",
+            changedFields: deleted ? [] : changedFields(type, current.deleted ? null : current.own, own),
+            data: own,
+            deleted,
+            merged: false,
+          },
+        ]);
       }
 
       await tx

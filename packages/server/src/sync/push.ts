@@ -17,6 +17,7 @@ import { AuditEvent, recordAudit } from "../audit";
 import type { ServerContext } from "../context";
 import { completeRow, insertEntities, isoInstant, lockEntities, updateEntities, type EntityRowWrite, type StoredRow } from "./entity-store";
 import { publishPoke } from "./events";
+import { changedFields, recordHistory, type HistoryEntry } from "./history";
 import { metricsFor } from "./metrics";
 import { checkViolationIssues } from "./constraints";
 import { danglingReferences, loadReferences, type BatchRowState } from "./references";
@@ -205,6 +206,7 @@ async function applyBatch(
   const outcomes: Outcome[] = [];
   const answered = new Map<string, Outcome>();
   const pendingConflicts: { index: number; values: typeof schema.syncConflicts.$inferInsert }[] = [];
+  const history: HistoryEntry[] = [];
   for (const item of items) {
     const { change, type, data } = item;
     const changeId = change.change_id;
@@ -265,6 +267,16 @@ async function applyBatch(
           updatedAt: "",
         };
         state.written = true;
+        history.push({
+          type,
+          id: change.entity_id,
+          version: decision.version,
+          operation: change.operation,
+          changedFields: decision.write === "delete" ? [] : changedFields(type, current?.deleted === false ? current.own : null, decision.data),
+          data: decision.data,
+          deleted: decision.write === "delete",
+          merged: false,
+        });
         outcome = { result: { ...baseResult(change), status: "applied", version: decision.version }, wrote: type };
         break;
       }
@@ -294,6 +306,7 @@ async function applyBatch(
       if (updated !== updates.length) throw new Error(`${type}: ${updates.length - updated} locked rows vanished`);
     }
   }
+  await recordHistory(database, tx, { orgId: principal.orgId, userId: principal.userId, deviceId }, history);
   if (pendingConflicts.length > 0) {
     const recorded = await tx.insert(schema.syncConflicts).values(pendingConflicts.map((c) => c.values)).returning();
     const byId = new Map(recorded.map((row) => [row.id, conflictDataOf(row)]));

@@ -15,9 +15,11 @@ export interface PurgeReport {
   tombstones: Record<string, number>;
   /** Idempotency records removed. */
   processedChanges: number;
+  /** Row versions removed from the history. */
+  history: number;
 }
 
-/** Deletes tombstones and idempotency records older than the retention (`TOMBSTONE_RETENTION_DAYS`). */
+/** Deletes tombstones, idempotency records and row history older than the retention (`TOMBSTONE_RETENTION_DAYS`). */
 export async function purgeTombstones(ctx: ServerContext): Promise<PurgeReport> {
   const cutoff = new Date(ctx.now().getTime() - (ctx.config.tombstoneRetentionDays + GRACE_DAYS) * DAY_MS).toISOString();
   const tombstones: Record<string, number> = {};
@@ -32,5 +34,28 @@ export async function purgeTombstones(ctx: ServerContext): Promise<PurgeReport> 
     sql`with gone as (delete from processed_changes where created_at < ${cutoff}::timestamptz returning 1)
         select count(*)::int as n from gone`,
   );
-  return { tombstones, processedChanges: Number(processed?.n ?? 0) };
+  // A version is kept while a device may still hold it as its base: until the version after it is
+  // older than the retention (a device that saw it has a token older than that), and, for a row
+  // whose tombstone is gone, until it is older than the retention itself.
+  const [superseded] = await ctx.database.rows<{ n: number }>(
+    sql`with gone as (
+          delete from entity_history h using entity_history n
+          where n.org_id = h.org_id and n.entity_type = h.entity_type and n.entity_id = h.entity_id
+            and n.version > h.version and n.created_at < ${cutoff}::timestamptz
+          returning 1)
+        select count(*)::int as n from gone`,
+  );
+  let history = Number(superseded?.n ?? 0);
+  for (const type of entityTypes) {
+    const [row] = await ctx.database.rows<{ n: number }>(
+      sql`with gone as (
+            delete from entity_history h
+            where h.entity_type = ${type} and h.created_at < ${cutoff}::timestamptz
+              and not exists (select 1 from ${entitySql(type).table} t where t.org_id = h.org_id and t.id = h.entity_id)
+            returning 1)
+          select count(*)::int as n from gone`,
+    );
+    history += Number(row?.n ?? 0);
+  }
+  return { tombstones, processedChanges: Number(processed?.n ?? 0), history };
 }

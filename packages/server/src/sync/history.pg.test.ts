@@ -1,0 +1,3 @@
+import { historySuite } from "./history-suite";
+
+historySuite("PostgreSQL");
