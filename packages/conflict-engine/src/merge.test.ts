@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { sameFields, sameValue } from "./equality";
-import { mergeFields, mergePatch } from "./merge";
+import { mergeFields, mergePatch, mergeStaleUpdate } from "./merge";
 
 describe("mergeFields (three-way)", () => {
   const base = { name: "Ana", phone: "111", status: "active", skills: ["cooking"] };
@@ -121,6 +121,52 @@ describe("mergeFields properties", () => {
             !sameValue(client[key], base[key]) && !sameValue(server[key], base[key]) && !sameValue(client[key], server[key]);
           expect(conflictingFields.includes(key)).toBe(expected);
         }
+      }),
+    );
+  });
+});
+
+describe("mergeStaleUpdate", () => {
+  const base = { name: "Ana", phone: "111", notes: null, status: "active" };
+
+  it("lays a patch of fields the server left alone over the server's row", () => {
+    const server = { ...base, status: "inactive" };
+    expect(mergeStaleUpdate(base, { phone: "222", name: "Ana" }, server)).toEqual({
+      merged: true,
+      data: { name: "Ana", phone: "222", notes: null, status: "inactive" },
+      clientFields: ["phone"],
+      serverFields: ["status"],
+    });
+  });
+
+  it("refuses when both sides changed a field, even to the same value", () => {
+    expect(mergeStaleUpdate(base, { phone: "222" }, { ...base, phone: "333" })).toMatchObject({ merged: false, overlapping: ["phone"] });
+    expect(mergeStaleUpdate(base, { phone: "222" }, { ...base, phone: "222" })).toMatchObject({ merged: false, overlapping: ["phone"] });
+  });
+
+  it("refuses when a field that opts out changed on one side and the other changed anything", () => {
+    const fixed = new Set(["status"]);
+    expect(mergeStaleUpdate(base, { phone: "222" }, { ...base, status: "inactive" }, fixed)).toMatchObject({ merged: false, refused: ["status"] });
+    expect(mergeStaleUpdate(base, { status: "pending" }, { ...base, name: "Ana B" }, fixed)).toMatchObject({ merged: false, refused: ["status"] });
+    expect(mergeStaleUpdate(base, { phone: "222" }, { ...base, name: "Ana B" }, fixed)).toMatchObject({ merged: true });
+  });
+
+  it("counts only the values a patch changes, null and absent alike", () => {
+    expect(mergeStaleUpdate(base, { notes: undefined, phone: "111" }, { ...base, phone: "9" })).toMatchObject({ merged: true, clientFields: [], data: { phone: "9" } });
+  });
+
+  it("merges exactly when the changed field sets are disjoint (property)", () => {
+    const fields = ["a", "b", "c", "d"];
+    const edit = fc.dictionary(fc.constantFrom(...fields), fc.integer({ min: 1, max: 3 }));
+    fc.assert(
+      fc.property(edit, edit, (clientEdit, serverEdit) => {
+        const start = { a: 0, b: 0, c: 0, d: 0 };
+        const server = { ...start, ...serverEdit };
+        const result = mergeStaleUpdate(start, clientEdit, server);
+        const clientSide = Object.keys(clientEdit);
+        const overlap = clientSide.some((key) => Object.hasOwn(serverEdit, key));
+        expect(result.merged).toBe(!overlap);
+        if (result.merged) expect(result.data).toEqual({ ...server, ...clientEdit });
       }),
     );
   });

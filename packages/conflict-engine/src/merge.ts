@@ -53,3 +53,49 @@ export function mergePatch(
     .map(([key]) => key);
   return { merged, conflictingFields };
 }
+
+/** What became of an UPDATE based on a version the row has since moved past, merged against that version. */
+export type StaleUpdateMerge =
+  | {
+      merged: true;
+      /** The row's own fields after the client's changes are laid over the server's. */
+      data: Record<string, unknown>;
+      /** Fields the client changed since the base; empty when its patch changes nothing. */
+      clientFields: string[];
+      /** Fields changed on the server since the base. */
+      serverFields: string[];
+    }
+  | {
+      merged: false;
+      clientFields: string[];
+      serverFields: string[];
+      /** Fields both sides changed. */
+      overlapping: string[];
+      /** Fields that opt out of merging and one side changed while the other changed anything. */
+      refused: string[];
+    };
+
+/**
+ * Three-way merge of a stale UPDATE: `patch` was written against `base` (the row at the version the
+ * client saw); `server` is the row now. The update merges when the fields it changes are disjoint from
+ * the fields changed on the server since `base`, and no field either side changed opts out of merging
+ * (`unmergeable`) while the other side changed anything. A field both sides set counts as changed on
+ * both, even to the same value: the answer never depends on what values happened to be typed.
+ */
+export function mergeStaleUpdate(
+  base: Readonly<Record<string, unknown>>,
+  patch: Readonly<Record<string, unknown>>,
+  server: Readonly<Record<string, unknown>>,
+  unmergeable: ReadonlySet<string> = new Set(),
+): StaleUpdateMerge {
+  const clientFields = Object.keys(patch).filter((key) => patch[key] !== undefined && !sameValue(patch[key], base[key]));
+  const serverFields = fieldNames(base, server).filter((key) => !sameValue(base[key], server[key]));
+  const serverSet = new Set(serverFields);
+  const overlapping = clientFields.filter((key) => serverSet.has(key));
+  const concurrent = clientFields.length > 0 && serverFields.length > 0;
+  const refused = concurrent ? [...new Set([...clientFields, ...serverFields])].filter((key) => unmergeable.has(key)) : [];
+  if (overlapping.length > 0 || refused.length > 0) return { merged: false, clientFields, serverFields, overlapping, refused };
+  const client: Record<string, unknown> = { ...base };
+  for (const key of clientFields) setField(client, key, patch[key]);
+  return { merged: true, data: mergeFields(base, client, server).merged, clientFields, serverFields };
+}

@@ -51,6 +51,11 @@ export interface FieldDefinition {
   readonly onMissing?: ReferenceOnMissing;
   /** For `text`: a format check. */
   readonly format?: "email";
+  /**
+   * `false`: concurrent edits of this field are never merged on the server (e.g. a value that depends
+   * on another field): a stale UPDATE that changes it, or meets a change of it, stays a conflict.
+   */
+  readonly merge?: false;
 }
 
 export const ReferenceOnMissing = { Reject: "reject", Allow: "allow" } as const;
@@ -70,6 +75,8 @@ export interface EntityDefinition {
   readonly fields: Readonly<Record<string, FieldDefinition>>;
   /** What `suggested_resolution` a conflict on this entity carries. */
   readonly conflictPolicy: ResolutionPolicy;
+  /** `false`: the server never merges a stale UPDATE of this entity; every one is a conflict. */
+  readonly merge?: false;
 }
 
 const text = (maxLength: number, extra: Partial<FieldDefinition> = {}): FieldDefinition => ({
@@ -100,7 +107,8 @@ export const entityDefinitions = {
       description: text(10_000),
       status: text(20, { values: ["planned", "active", "completed", "cancelled"] }),
       start_date: { kind: FieldKind.Date },
-      end_date: { kind: FieldKind.Date },
+      // Set against start_date: a stale edit of either is not merged with an edit of the other.
+      end_date: { kind: FieldKind.Date, merge: false },
       location: text(500),
     },
   },
@@ -120,6 +128,8 @@ export const entityDefinitions = {
   time_entry: {
     table: "time_entries",
     conflictPolicy: ResolutionPolicy.ServerWins,
+    // Hours worked are a record someone answers for: two offline edits of one entry are for a person to settle.
+    merge: false,
     fields: {
       volunteer_id: { kind: FieldKind.Ref, references: "volunteer", required: true },
       date: { kind: FieldKind.Date, required: true },

@@ -6,6 +6,7 @@ import {
   entityTypes,
   isEntityType,
   systemFields,
+  unmergeableFields,
   validateEntityData,
   withoutSystemFields,
   type FieldDefinition,
@@ -123,5 +124,14 @@ describe("entity definitions", () => {
       const fields = Object.keys(entitySchemas(type).full.shape);
       for (const field of systemFields) expect(fields, type).not.toContain(field);
     }
+  });
+});
+
+describe("merge opt-outs", () => {
+  it("name the fields never merged, or null for an entity that merges nothing", () => {
+    const defs = entityDefinitions;
+    expect([...(unmergeableFields(defs.volunteer) ?? ["?"])]).toEqual([]);
+    expect([...(unmergeableFields(defs.project) ?? ["?"])]).toEqual(["end_date"]);
+    expect(unmergeableFields(defs.time_entry)).toBeNull();
   });
 });

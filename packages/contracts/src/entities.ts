@@ -26,6 +26,15 @@ export function isEntityType(value: string): value is EntityType {
 }
 
 /**
+ * The fields the server never merges for this entity, or `null` when it merges none of its updates
+ * (see `merge` on the entity and field definitions).
+ */
+export function unmergeableFields(definition: EntityDefinition): ReadonlySet<string> | null {
+  if (definition.merge === false) return null;
+  return new Set(Object.entries(definition.fields).flatMap(([name, field]) => (field.merge === false ? [name] : [])));
+}
+
+/**
  * Fields every row carries besides its own; the server owns them, so a client may send
  * them but they are ignored when applied.
  */

@@ -41,6 +41,14 @@ describe("entity fingerprints", () => {
     expect(new Set(fingerprints).size).toBe(variants.length);
   });
 
+  it("change when a field or the whole entity opts out of server merges", () => {
+    const base = entityFingerprint(volunteer);
+    const fieldOptOut = entityFingerprint({ fields: { ...volunteer.fields, notes: { ...volunteer.fields.notes, merge: false } } });
+    const entityOptOut = entityFingerprint({ fields: volunteer.fields, merge: false });
+    expect(new Set([base, fieldOptOut, entityOptOut]).size).toBe(3);
+    expect(entityFingerprint({ fields: volunteer.fields, merge: undefined })).toBe(base);
+  });
+
   it("differ between the entity types of this contract", () => {
     expect(new Set(Object.values(schemaFingerprints())).size).toBe(entityTypes.length);
   });
@@ -62,7 +70,7 @@ describe("GET /sync/schema body", () => {
   it("serves each definition's fields whole, so a client hashing them gets the server's fingerprint", () => {
     for (const entity of body.entities) {
       expect(entity.fields).toEqual(entityDefinitions[entity.entity_type as keyof typeof entityDefinitions].fields);
-      expect(entityFingerprint({ fields: entity.fields })).toBe(entity.fingerprint);
+      expect(entityFingerprint({ fields: entity.fields, merge: entity.merge })).toBe(entity.fingerprint);
     }
   });
 });

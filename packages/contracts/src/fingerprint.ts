@@ -24,11 +24,13 @@ const FINGERPRINT_HEX_DIGITS = 16;
 
 /**
  * What a client compares to know its copy of a type was stored under other rules: a hash of the
- * definition's fields only. The table name and conflict policy change nothing in the rows a client
- * holds, so they do not make every client re-pull.
+ * definition's fields (each field's `merge` opt-out among them) and, when the whole entity opts out
+ * of server merges, of `{fields, merge: false}` instead. The table name and conflict policy change
+ * nothing in the rows a client holds, so they do not make every client re-pull.
  */
-export function entityFingerprint(definition: { readonly fields: Readonly<Record<string, unknown>> }): string {
-  return sha256Hex(canonicalJson(definition.fields)).slice(0, FINGERPRINT_HEX_DIGITS);
+export function entityFingerprint(definition: { readonly fields: Readonly<Record<string, unknown>>; readonly merge?: false | undefined }): string {
+  const hashed = definition.merge === false ? { fields: definition.fields, merge: false } : definition.fields;
+  return sha256Hex(canonicalJson(hashed)).slice(0, FINGERPRINT_HEX_DIGITS);
 }
 
 let fingerprints: Readonly<Record<EntityType, string>> | undefined;
@@ -55,6 +57,7 @@ export function syncSchema(): SyncSchemaResponse {
         entity_type: type,
         fingerprint: fingerprintOf[type],
         conflict_policy: definition.conflictPolicy,
+        ...(definition.merge === false ? { merge: false as const } : {}),
         // Parsing copies (the definitions must not be handed out to be mutated), and strictly: a
         // definition option the wire schema does not describe would be hashed but never served.
         fields: servedFields.parse(definition.fields),

@@ -15,6 +15,7 @@ export {
   isEntityType,
   isSystemField,
   systemFields,
+  unmergeableFields,
   validateEntityData,
   withoutSystemFields,
 } from "./entities";

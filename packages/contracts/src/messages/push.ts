@@ -49,6 +49,13 @@ export const PushResult = z.object({
   /** The row's version after an applied change. */
   version: z.number().int().min(0).optional(),
   conflict_id: z.string().optional(),
+  /**
+   * Ours: true when the change was based on an older version and the server merged it with the edits
+   * made since (the fields it changed were untouched by them); `version` is the merged row's.
+   */
+  merged: z.boolean().optional(),
+  /** Ours: with `merged`, the row as the merge left it (the wire's `data`), so the client holds what the server holds. */
+  data: z.record(z.string(), z.unknown()).optional(),
   error: z.object({ code: z.string(), detail: z.union([z.string(), z.array(ValidationIssue)]) }).optional(),
 });
 export type PushResult = z.infer<typeof PushResult>;
@@ -103,6 +110,11 @@ export const ConflictData = z.object({
   server_version: z.number().int().min(0),
   client_data: z.record(z.string(), z.unknown()),
   server_data: z.record(z.string(), z.unknown()),
+  /**
+   * Ours: the row at `client_version`, the base both sides started from, when the server's history
+   * still holds it; with it a client or the console can show a three-way view.
+   */
+  base_data: z.record(z.string(), z.unknown()).nullable().optional(),
   client_modified_at: Timestamp.nullable(),
   server_modified_at: Timestamp.nullable(),
   conflict_type: ConflictTypeSchema,

@@ -25,12 +25,16 @@ export const FieldDefinitionSchema = z.object({
   references: z.string().optional(),
   onMissing: z.enum(["reject", "allow"]).optional(),
   format: z.literal("email").optional(),
+  /** `false`: the server never merges concurrent edits of this field. */
+  merge: z.literal(false).optional(),
 });
 
 export const EntitySchema = z.object({
   entity_type: z.string(),
   fingerprint: z.string(),
   conflict_policy: z.enum(Object.values(ResolutionPolicy)),
+  /** `false`: the server merges no stale UPDATE of this type (absent: it merges disjoint edits). */
+  merge: z.literal(false).optional(),
   fields: z.record(z.string(), FieldDefinitionSchema),
 });
 export type EntitySchema = z.infer<typeof EntitySchema>;

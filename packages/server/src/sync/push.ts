@@ -1,7 +1,9 @@
 import { randomUUID } from "node:crypto";
-import { decide, suggestResolution, type Decision } from "@repensar/conflict-engine";
+import { decide, mergeStaleUpdate, suggestResolution, type Decision } from "@repensar/conflict-engine";
 import {
+  entityDefinitions,
   isEntityType,
+  unmergeableFields,
   type ConflictData,
   type EntityType,
   type PushChange,
@@ -17,7 +19,7 @@ import { AuditEvent, recordAudit } from "../audit";
 import type { ServerContext } from "../context";
 import { completeRow, insertEntities, isoInstant, lockEntities, updateEntities, type EntityRowWrite, type StoredRow } from "./entity-store";
 import { publishPoke } from "./events";
-import { changedFields, recordHistory, type HistoryEntry } from "./history";
+import { changedFields, readVersions, recordHistory, versionKey, type HistoryEntry, type StoredVersion } from "./history";
 import { metricsFor } from "./metrics";
 import { checkViolationIssues } from "./constraints";
 import { danglingReferences, loadReferences, type BatchRowState } from "./references";
@@ -194,7 +196,24 @@ async function applyBatch(
     return state && (state.current && !state.current.deleted ? "live" : "gone");
   };
 
-  // 3. Decide, in request order.
+  // 3. The bases of stale changes: the row at the version each was based on, from the history in one
+  //    statement; versions this batch reads or writes are known in memory.
+  const known = new Map<string, Pick<StoredVersion, "data" | "deleted">>();
+  for (const state of rows.values()) {
+    if (state.current) known.set(versionKey(state.type, state.current.id, state.current.version), { data: state.current.own, deleted: state.current.deleted });
+  }
+  const wanted = new Map<string, { type: EntityType; id: string; version: number }>();
+  for (const item of items) {
+    const { change, type } = item;
+    if (change.operation === "CREATE" || change.version < 1 || (change.change_id !== undefined && replays.has(change.change_id))) continue;
+    const locked = rows.get(rowKey(type, change.entity_id))?.current;
+    const key = versionKey(type, change.entity_id, change.version);
+    if (locked && change.version < locked.version && !known.has(key)) wanted.set(key, { type, id: change.entity_id, version: change.version });
+  }
+  const stored = await readVersions(database, tx, principal.orgId, [...wanted.values()]);
+  const baseOf = (type: EntityType, id: string, version: number) => known.get(versionKey(type, id, version)) ?? stored.get(versionKey(type, id, version)) ?? null;
+
+  // 4. Decide, in request order.
   let txNow: string | null = null;
   const now = async (): Promise<string> => {
     if (txNow === null) {
@@ -233,14 +252,33 @@ async function applyBatch(
       if (changeId !== undefined) answered.set(changeId, refused);
       continue;
     }
-    const decision: Decision = decide(
+    let decision: Decision = decide(
       { operation: change.operation, version: change.version, data, device_id: deviceId, change_id: changeId },
       current && { version: current.version, deleted: current.deleted, data: current.own, modified_by_device_id: current.modifiedByDeviceId },
     );
+    const base = current && change.operation !== "CREATE" ? baseOf(type, change.entity_id, change.version) : null;
+    // A stale UPDATE of a live row merges when the fields it changes are untouched since its base.
+    let merged = false;
+    if (decision.outcome === "conflict" && decision.type === "version_mismatch" && current && base && !base.deleted && change.version < current.version) {
+      const unmergeable = unmergeableFields(entityDefinitions[type]);
+      const merge = unmergeable && mergeStaleUpdate(base.data, data, current.own, unmergeable);
+      if (merge && merge.merged) {
+        merged = true;
+        decision =
+          merge.clientFields.length === 0
+            ? { outcome: "noop", version: current.version }
+            : { outcome: "apply", write: "update", version: current.version + 1, data: merge.data };
+      }
+    }
     let outcome: Outcome;
     switch (decision.outcome) {
       case "noop":
         outcome = { result: { ...baseResult(change), status: "applied", version: decision.version } };
+        if (merged && current) {
+          // Its changes were already made: the client takes the row as the server holds it.
+          const data = state.written ? wireData(current, current.data["created_at"], await now()) : current.data;
+          outcome.result = { ...outcome.result, merged: true, data };
+        }
         break;
       case "not_found":
         outcome = failed(change, "ENTITY_NOT_FOUND", `No ${type} '${change.entity_id}' exists in your organization.`);
@@ -251,7 +289,8 @@ async function applyBatch(
         const server = state.written ? { ...current, updatedAt: await now() } : current;
         const serverData = state.written ? wireData(current, current.data["created_at"], server.updatedAt) : current.data;
         const id = randomUUID();
-        pendingConflicts.push({ index: outcomes.length, values: conflictValues(id, principal, deviceId, item, server, serverData, decision.type) });
+        const baseData = base ? { id: change.entity_id, version: change.version, ...base.data } : null;
+        pendingConflicts.push({ index: outcomes.length, values: conflictValues(id, principal, deviceId, item, server, serverData, baseData, decision.type) });
         outcome = { result: { ...baseResult(change), status: "conflict", conflict_id: id } };
         break;
       }
@@ -267,6 +306,7 @@ async function applyBatch(
           updatedAt: "",
         };
         state.written = true;
+        known.set(versionKey(type, change.entity_id, decision.version), { data: decision.data, deleted: decision.write === "delete" });
         history.push({
           type,
           id: change.entity_id,
@@ -275,9 +315,10 @@ async function applyBatch(
           changedFields: decision.write === "delete" ? [] : changedFields(type, current?.deleted === false ? current.own : null, decision.data),
           data: decision.data,
           deleted: decision.write === "delete",
-          merged: false,
+          merged,
         });
         outcome = { result: { ...baseResult(change), status: "applied", version: decision.version }, wrote: type };
+        if (merged) outcome.result = { ...outcome.result, merged: true, data: wireData(state.current, current?.data["created_at"], await now()) };
         break;
       }
     }
@@ -288,7 +329,7 @@ async function applyBatch(
   // An atomic batch with a change that cannot apply writes nothing: the caller rolls back.
   if (atomic && outcomes.some((o) => o.result.status !== "applied")) throw new BatchAborted(outcomes);
 
-  // 4. Write: rows (one insert and one update per type), conflicts, ledger, audit.
+  // 5. Write: rows (one insert and one update per type), conflicts, ledger, audit.
   for (const type of idsByType.keys()) {
     const inserts: EntityRowWrite[] = [];
     const updates: EntityRowWrite[] = [];
@@ -352,6 +393,7 @@ function conflictValues(
   checked: CheckedChange,
   current: StoredRow,
   serverData: Record<string, unknown>,
+  baseData: Record<string, unknown> | null,
   conflictType: ConflictData["conflict_type"],
 ): typeof schema.syncConflicts.$inferInsert {
   const { change, type, data } = checked;
@@ -377,6 +419,7 @@ function conflictValues(
     serverVersion: current.version,
     clientData: data,
     serverData,
+    baseData,
     clientTimestamp: change.modified_at ? new Date(change.modified_at) : null,
     serverTimestamp: new Date(current.updatedAt),
     suggestedResolution: suggested,
@@ -395,6 +438,7 @@ export function conflictDataOf(row: ConflictRow): ConflictData {
     server_version: row.serverVersion,
     client_data: row.clientData,
     server_data: row.serverData,
+    ...(row.baseData === null ? {} : { base_data: row.baseData }),
     client_modified_at: row.clientTimestamp?.toISOString() ?? null,
     server_modified_at: row.serverTimestamp?.toISOString() ?? null,
     conflict_type: row.conflictType as ConflictData["conflict_type"],

@@ -127,7 +127,7 @@ export function syncSuite(name: string): void {
       const volunteer = body.entities.find((e) => e.entity_type === "volunteer");
       expect(volunteer?.fields).toEqual(entityDefinitions.volunteer.fields);
       // A client hashing the served fields gets the served fingerprint.
-      for (const entity of body.entities) expect(entityFingerprint({ fields: entity.fields })).toBe(entity.fingerprint);
+      for (const entity of body.entities) expect(entityFingerprint({ fields: entity.fields, merge: entity.merge })).toBe(entity.fingerprint);
 
       const page = await a.call<PullResponse>("/sync/pull", { device_id: a.deviceId, entity_types: ["volunteer", "task"], since: null });
       expect(page.schema_fingerprints).toEqual({ volunteer: fingerprints.volunteer, task: fingerprints.task });
@@ -314,7 +314,8 @@ export function syncSuite(name: string): void {
         update("mix-new", 1, { phone: "+351 911 111 111" }),
         update("mix-new", 2, { name: "Newer" }),
         remove("mix-gone", 1),
-        update("mix-stale", 1, { name: "Stale edit" }),
+        // The field the other device changed: a stale edit of another field would merge.
+        update("mix-stale", 1, { notes: "Stale edit" }),
         create("mix-bad", { name: "X", shoe_size: 42 }),
         update("mix-old", 1, { notes: "kept" }),
       ];
@@ -336,8 +337,9 @@ export function syncSuite(name: string): void {
           conflict_type: "version_mismatch",
           client_version: 1,
           server_version: 2,
-          client_data: { name: "Stale edit" },
+          client_data: { notes: "Stale edit" },
           server_data: expect.objectContaining({ name: "Stale", notes: "moved on elsewhere", version: 2 }),
+          base_data: expect.objectContaining({ id: "mix-stale", version: 1, name: "Stale", notes: null }),
         }),
       ]);
 
@@ -396,11 +398,13 @@ export function syncSuite(name: string): void {
         await push(a, [create(id, { name: "Original", notes: "n" })]);
         await pullAll(b);
         await push(a, [update(id, 1, { name: "From A" })]);
-        const second = await push(b, [update(id, 1, { notes: "From B" })]);
+        // Both edit the name: an edit of another field would merge.
+        const second = await push(b, [update(id, 1, { name: "From B" })]);
         expect(second.results?.[0]?.status).toBe("conflict");
         const conflict = second.conflicts[0];
         expect(conflict).toMatchObject({ conflict_type: "version_mismatch", client_version: 1, server_version: 2, entity_id: id });
         expect(conflict?.server_data).toMatchObject({ name: "From A" });
+        expect(conflict?.base_data).toMatchObject({ name: "Original", notes: "n", version: 1 });
 
         const resolution =
           mode === "manual"
@@ -416,7 +420,7 @@ export function syncSuite(name: string): void {
         const seenByA = replay((await pullAll(a)).changes).get(`volunteer/${id}`);
         const seenByB = replay((await pullAll(b)).changes).get(`volunteer/${id}`);
         expect(seenByA).toEqual(seenByB);
-        const expected = { server_wins: { name: "From A", notes: "n" }, client_wins: { name: "From A", notes: "From B" }, manual: { name: "Merged", notes: "From B" } }[mode];
+        const expected = { server_wins: { name: "From A", notes: "n" }, client_wins: { name: "From B", notes: "n" }, manual: { name: "Merged", notes: "From B" } }[mode];
         expect(seenByA).toMatchObject({ version: resolved.version, data: expected });
       }
     });

@@ -29,7 +29,8 @@ describe("console routers over the sync services", () => {
     outsider = await createActor(server, { role: "admin" });
     await push(admin, [create("x", { name: "X" })]);
     await push(admin, [update("x", 1, { name: "X admin" })]);
-    await push(member, [update("x", 1, { notes: "member" })]);
+    // The same field as the admin's edit: disjoint edits would merge.
+    await push(member, [update("x", 1, { name: "X member" })]);
   });
   afterAll(async () => {
     await server.close();

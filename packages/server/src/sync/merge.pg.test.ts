@@ -1,0 +1,3 @@
+import { mergeSuite } from "./merge-suite";
+
+mergeSuite("PostgreSQL", { runs: 25 });

@@ -1,0 +1,3 @@
+import { mergeSuite } from "./merge-suite";
+
+mergeSuite("PGlite", { runs: 25 });
