@@ -117,6 +117,11 @@ export interface LocalWriter {
 export interface AppliedChange {
   readonly change_id: string;
   readonly version: number;
+  /**
+   * The row as the server left it when it merged the change with edits made since its base (the
+   * push answer's `data`); without it the row is the base with the change laid over it.
+   */
+  readonly server?: ServerState;
 }
 
 /**

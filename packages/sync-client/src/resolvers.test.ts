@@ -57,6 +57,17 @@ describe("resolvers", () => {
     expect(merge(context({ client_data: { email: "s@example.org" } }, null))).toEqual({ resolution: "server_wins" });
   });
 
+  it("merge takes the conflict's base_data as the common ancestor when the server sends it", () => {
+    // The device lost its copy of the base: the server's is enough for a three-way merge.
+    const baseData = { id: "v1", version: 1, name: "Original", email: "s@example.org", phone: null, skills: null, status: null, notes: null };
+    expect(merge(context({ base_data: baseData }, null))).toEqual({
+      resolution: "manual",
+      merged_data: { name: "Server name", email: "s@example.org", phone: "555", skills: null, status: null, notes: null },
+    });
+    // Both changed the name since the server's base: nothing merges.
+    expect(merge(context({ base_data: baseData, client_data: { name: "Client name" } }, null))).toEqual({ resolution: "server_wins" });
+  });
+
   it("merge keeps the side that still has data when one side deleted", () => {
     expect(merge(context({ conflict_type: "update_on_deleted" }))).toEqual({ resolution: "client_wins" });
     expect(merge(context({ conflict_type: "delete_on_modified", client_data: {} }))).toEqual({ resolution: "server_wins" });

@@ -24,7 +24,12 @@ export function conflictCase(context: ConflictContext): ConflictCase {
     conflict_type: conflict.conflict_type,
     client_data: withoutSystemFields(conflict.client_data),
     server_data: ownFields(conflict.entity_type, conflict.server_data),
-    base_data: local?.base ? ownFields(conflict.entity_type, local.base.data) : null,
+    // The server's copy of the row at the change's base version when it has one; else the device's.
+    base_data: conflict.base_data
+      ? ownFields(conflict.entity_type, conflict.base_data)
+      : local?.base
+        ? ownFields(conflict.entity_type, local.base.data)
+        : null,
     client_modified_at: conflict.client_modified_at,
     server_modified_at: conflict.server_modified_at,
     server_deleted: conflict.conflict_type === ConflictType.UpdateOnDeleted,
@@ -51,7 +56,8 @@ export const clientWins: Resolver = byPolicy(ResolutionPolicy.ClientWins);
 /** The later of the two edits wins, by instant; a tie or an unknown time keeps the server's row. */
 export const lastWriteWins: Resolver = byPolicy(ResolutionPolicy.LastWriteWins);
 /**
- * Three-way, field by field, against the row this device's change was based on. When no field was
+ * Three-way, field by field, against the row this device's change was based on (the conflict's
+ * `base_data` when the server sends it, else the device's own copy). When no field was
  * changed differently on both sides, the merged row (each field from the side that changed it) is
  * sent as a `manual` resolution. When any field was, nothing is merged: the whole server row wins
  * (`server_wins`), and this device's changes to the other fields are dropped too. A delete against

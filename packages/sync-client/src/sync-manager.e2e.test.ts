@@ -152,12 +152,35 @@ describe("SyncManager against the real server", () => {
     }
   }, 60_000);
 
+  it("an offline edit of fields nobody else changed is merged by the server: no conflict, and the row is the server's at once", async () => {
+    const email = await newUser();
+    const a = await newDevice(email);
+    const b = await newDevice(email, { sqlite: true, resolver: deferred });
+    const row = await a.store.create("volunteer", { name: "Original", notes: "n" });
+    await a.manager.sync();
+    await b.manager.sync();
+
+    await a.store.update("volunteer", row.id, { name: "A" });
+    await a.manager.sync();
+    await b.store.update("volunteer", row.id, { phone: "555-0100" });
+    // B's edit is based on version 1; the server merges it over A's as version 3. The pull after the
+    // push brings nothing newer than the answer, so the answer alone must bring the row up to date.
+    const summary = await b.manager.sync();
+    expect(summary.conflicts).toBe(0);
+    expect(b.events.conflict).toBeUndefined();
+    const local = await b.store.get("volunteer", row.id);
+    expect(local).toMatchObject({ version: 3, pending: false, data: { name: "A", phone: "555-0100", notes: "n" } });
+    await a.manager.sync();
+    await expectConverged(email, a, b);
+  }, 60_000);
+
   describe("a concurrent edit surfaces a conflict, and each strategy leaves both devices and the server equal", () => {
     const cases: { name: string; resolver: Resolver; bEdit: Record<string, unknown>; expectName: string; expect?: Record<string, unknown> }[] = [
       { name: "server_wins", resolver: serverWins, bEdit: { name: "B" }, expectName: "A" },
       { name: "client_wins", resolver: clientWins, bEdit: { name: "B" }, expectName: "B" },
       { name: "last_write_wins", resolver: lastWriteWins, bEdit: { name: "B" }, expectName: "B" },
-      { name: "merge", resolver: merge, bEdit: { phone: "555-0100" }, expectName: "A", expect: { email: "a@example.org", phone: "555-0100" } },
+      // B also sets the email A set, to the same value: the server does not merge a field both changed, the resolver agrees.
+      { name: "merge", resolver: merge, bEdit: { email: "a@example.org", phone: "555-0100" }, expectName: "A", expect: { email: "a@example.org", phone: "555-0100" } },
       {
         name: "an app callback",
         resolver: callback(({ conflict }) => ({ resolution: "manual", merged_data: { ...conflict.server_data, name: "A and B" } })),
@@ -385,7 +408,8 @@ describe("SyncManager against the real server", () => {
     await b.manager.sync();
     await a.store.update("volunteer", v.id, { email: "a1@example.org" });
     await a.manager.sync();
-    await b.store.update("volunteer", v.id, { phone: "555" });
+    // B also sets the email A set (to the same value), so the server meets a field both changed.
+    await b.store.update("volunteer", v.id, { phone: "555", email: "a1@example.org" });
     await b.manager.sync();
     const [parked] = await b.manager.parkedConflicts();
     if (!parked) throw new Error("the conflict was not parked");

@@ -495,7 +495,16 @@ export class SyncManager {
       }
       if (result.status === "applied") {
         if (result.version === undefined) throw invalidResponse("The server applied a change without saying its version");
-        applied.push({ change_id: change.change_id, version: result.version });
+        if (result.merged === true) {
+          // The server merged the change with edits made since its base: the row is the answer's, as a
+          // pull could not bring it (the row is already at this version here once the version is taken).
+          if (!result.data) throw invalidResponse("The server merged a change without saying what the row became");
+          const updatedAt = result.data["updated_at"];
+          const server: ServerState = { version: result.version, data: result.data, deleted_at: null, updated_at: typeof updatedAt === "string" ? updatedAt : null };
+          applied.push({ change_id: change.change_id, version: result.version, server });
+        } else {
+          applied.push({ change_id: change.change_id, version: result.version });
+        }
       } else if (result.status === "conflict") {
         const conflict = result.conflict_id === undefined ? undefined : conflicts.get(result.conflict_id);
         if (!conflict) throw invalidResponse("The server reported a conflict without describing it");

@@ -324,13 +324,14 @@ export function createStore(backend: StoreBackend, options: StoreOptions = {}): 
   }
 
   /** The server applied `changeId` at `version`: drop the entry, move the row and the entries queued behind it onto that version. */
-  function completeOne(changeId: string, version: number): void {
+  function completeOne(changeId: string, version: number, merged?: ServerState): void {
     const change = mustChange(changeId);
     const type = change.entity_type;
     const row = stored(backend.getRow(type, change.entity_id));
     backend.removeChange(changeId);
+    const after = merged ? { ...merged, data: normalizeData(type, merged.data) } : serverStateAfter(row.base, change, version);
     // A replayed push answers its first, older answer: never move the base backwards (DESIGN §6).
-    const base = version > (row.base?.version ?? 0) ? serverStateAfter(row.base, change, version) : row.base;
+    const base = version > (row.base?.version ?? 0) ? after : row.base;
     // Entries queued behind this one were waiting for its version.
     const rest = backend.changesFor(type, change.entity_id).map((entry) => {
       const rebased = { ...entry, version: base?.version ?? entry.version };
@@ -428,7 +429,7 @@ export function createStore(backend: StoreBackend, options: StoreOptions = {}): 
     async completeChanges(results) {
       // One transaction for a whole push batch: one fsync instead of one per change.
       open().transaction(() => {
-        for (const result of results) completeOne(result.change_id, result.version);
+        for (const result of results) completeOne(result.change_id, result.version, result.server);
       });
     },
 
