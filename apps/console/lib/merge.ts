@@ -36,6 +36,28 @@ export function compareFields(type: string, server: Record<string, unknown>, cli
   });
 }
 
+export interface ThreeWayComparison extends FieldComparison {
+  /** The field in the row both sides started from. */
+  base: unknown;
+  /** The device's change set the field to something other than the base's value. */
+  deviceChanged: boolean;
+  /** The server's row moved the field away from the base since. */
+  serverChanged: boolean;
+}
+
+/** As `compareFields`, with the row both sides started from: which side changed each field. */
+export function compareThreeWay(
+  type: string,
+  base: Record<string, unknown>,
+  server: Record<string, unknown>,
+  client: Record<string, unknown>,
+): ThreeWayComparison[] {
+  return compareFields(type, server, client).map((f) => {
+    const baseValue = base[f.name] ?? null;
+    return { ...f, base: baseValue, deviceChanged: f.clientHas && !sameValue(baseValue, f.client), serverChanged: !sameValue(baseValue, f.server) };
+  });
+}
+
 function isKnownType(type: string): type is EntityType {
   return Object.hasOwn(entityDefinitions, type);
 }

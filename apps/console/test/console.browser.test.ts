@@ -191,10 +191,17 @@ describe.skipIf(!existsSync(CHROMIUM))("the console in a browser", { timeout: 12
     await row.waitFor();
     await shot(page, "conflicts");
     await row.click();
-    await page.getByRole("heading", { name: "Client and server side by side" }).waitFor();
+    // The server still holds the row both started from: base, device and server side by side.
+    await page.getByRole("heading", { name: "Base, device and server side by side" }).waitFor();
     // The fields the two sides disagree on are marked; the ones they share are not.
     const differing = await page.locator("table.compare tr.differs").evaluateAll((rows) => rows.map((r) => r.getAttribute("data-field")));
     expect(differing).toEqual(["name", "phone"]);
+    // And each field says which side changed it since the base.
+    const changed = await page.locator("table.compare tbody tr").evaluateAll((rows) => Object.fromEntries(rows.map((r) => [r.getAttribute("data-field"), r.getAttribute("data-changed")])));
+    expect(changed).toMatchObject({ name: "device server", phone: "device", notes: "", email: "" });
+    const nameRow = page.locator('table.compare tr[data-field="name"]');
+    expect(await nameRow.locator("td").allInnerTexts()).toEqual(["Ana", expect.stringContaining("Ana M."), expect.stringContaining("Ana Maria")]);
+    await nameRow.getByText("changed on both sides").waitFor();
     await shot(page, "conflict");
 
     await page.getByRole("button", { name: "Merge field by field" }).click();
@@ -238,8 +245,50 @@ describe.skipIf(!existsSync(CHROMIUM))("the console in a browser", { timeout: 12
     const phone = await newPage(PHONE);
     await signIn(phone, admin.email, admin.password);
     await phone.goto(`/conflicts/${second.conflicts[0]?.conflict_id ?? ""}`);
-    await phone.getByRole("heading", { name: "Client and server side by side" }).waitFor();
+    await phone.getByRole("heading", { name: "Base, device and server side by side" }).waitFor();
     await shot(phone, "conflict-390");
+  });
+
+  it("lists a row's versions in its history, restores one as a new version that a pull delivers, and counts merges", async () => {
+    const tablet = await signInDevice(server.url, admin.email, admin.password, "History tablet");
+    const laptop = await signInDevice(server.url, admin.email, admin.password, "History laptop", "linux");
+    const id = `hist-${randomUUID()}`;
+    await tablet.push([{ entity_type: "volunteer", entity_id: id, operation: "CREATE", version: 0, data: { name: "Rita", phone: "111" } }]);
+    await tablet.push([{ entity_type: "volunteer", entity_id: id, operation: "UPDATE", version: 1, data: { phone: "222" } }]);
+    // The laptop saw version 1 and changed another field: the server merges it.
+    const merged = await laptop.push([{ entity_type: "volunteer", entity_id: id, operation: "UPDATE", version: 1, data: { notes: "weekends" } }]);
+    expect(merged.results?.[0]).toMatchObject({ status: "applied", version: 3 });
+
+    const page = await newPage();
+    await signIn(page, admin.email, admin.password);
+    const mergeStat = page.locator('[data-stat="merges"] .stat-value');
+    await page.waitForFunction(() => /^\d+$/.test(document.querySelector('[data-stat="merges"] .stat-value')?.textContent ?? ""));
+    expect(Number(await mergeStat.innerText())).toBeGreaterThanOrEqual(1);
+    await shot(page, "dashboard-merges");
+
+    await page.goto("/data/volunteer");
+    await page.getByRole("button", { name: `History of ${id}` }).click();
+    const history = page.getByRole("region", { name: `History of ${id}` });
+    await history.locator('tr[data-version="1"]').waitFor();
+    const versions = await history.locator("tbody tr").evaluateAll((rows) => rows.map((r) => Array.from(r.querySelectorAll("td")).slice(0, 5).map((td) => td.textContent)));
+    expect(versions).toEqual([
+      ["3", "Updated merged", "notes", "History laptop", "Administrator"],
+      ["2", "Updated", "phone", "History tablet", "Administrator"],
+      ["1", "Created", "name, phone", "History tablet", "Administrator"],
+    ]);
+    await history.locator('tr[data-version="3"]').getByText("current").waitFor();
+    await shot(page, "data-history");
+
+    await history.getByRole("button", { name: "Restore version 1" }).click();
+    await page.getByRole("dialog", { name: "Restore version 1?" }).getByRole("button", { name: "Restore", exact: true }).click();
+    await history.getByRole("status").filter({ hasText: "Version 1 restored as version 4" }).waitFor();
+    await history.locator('tr[data-version="4"]').waitFor();
+    expect(await history.locator('tr[data-version="4"] td').nth(2).innerText()).toBe("phone, notes");
+    await shot(page, "data-history-restored");
+
+    const pulled = (await laptop.pull(["volunteer"])).find((c) => c.entity_id === id);
+    expect(pulled).toMatchObject({ version: 4, data: { name: "Rita", phone: "111", notes: null } });
+    await page.getByRole("cell", { name: id }).locator("xpath=..").getByRole("cell", { name: "4", exact: true }).waitFor();
   });
 
   it("invites a member who can then sign in", async () => {

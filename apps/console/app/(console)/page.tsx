@@ -8,6 +8,7 @@ import { Empty, ErrorState, Loading } from "@/components/states";
 import { formatAgo, formatInstant, humanize } from "@/lib/format";
 import { useTRPC } from "@/lib/trpc";
 import { EventDetails } from "@/components/details";
+import { MergeStat } from "@/components/merge-stat";
 import { SyncLatency } from "@/components/sync-latency";
 
 const RANGES = {
@@ -102,6 +103,7 @@ export default function DashboardPage() {
           <p className="stat-label">Open conflicts</p>
           <p className="stat-value">{conflicts.data ? <Link href="/conflicts">{conflicts.data.unresolved}</Link> : conflicts.isError ? "?" : "…"}</p>
         </li>
+        <MergeStat from={from} to={to} period={RANGES[range].label.toLowerCase()} />
       </ul>
       {devices.isError ? <ErrorState error={devices.error} /> : null}
       {conflicts.isError ? <ErrorState error={conflicts.error} /> : null}

@@ -96,6 +96,22 @@ export function historySuite(name: string): void {
       ]);
     });
 
+    it("counts merges beside conflicts: the organization's for an admin, a member's own devices' for a member", async () => {
+      const org = await createActor(server, { role: "admin" });
+      const other = await createActor(server, { orgId: org.orgId });
+      const from = new Date(Date.now() - 60_000).toISOString();
+      await push(org, [create("c1", { name: "C" })]);
+      await push(org, [update("c1", 1, { phone: "1" })]);
+      expect((await push(other, [update("c1", 1, { notes: "merged" })])).results?.[0]?.merged).toBe(true);
+      expect((await push(other, [update("c1", 1, { phone: "2" })])).results?.[0]?.status).toBe("conflict");
+      const to = new Date(Date.now() + 60_000).toISOString();
+      expect(await caller(org).conflicts.mergeCounts({ from, to })).toEqual({ merged: 1, conflicts: 1 });
+      expect(await caller(other).conflicts.mergeCounts({ from, to })).toEqual({ merged: 1, conflicts: 1 });
+      const third = await createActor(server, { orgId: org.orgId });
+      expect(await caller(third).conflicts.mergeCounts({ from, to })).toEqual({ merged: 0, conflicts: 0 });
+      expect(await caller(org).conflicts.mergeCounts({ from: to, to })).toEqual({ merged: 0, conflicts: 0 });
+    });
+
     it("purges versions superseded longer ago than the retention, and a purged row's versions", async () => {
       const { database } = server.app.context;
       await push(admin, [create("old", { name: "Old" })]);

@@ -1,5 +1,5 @@
 import { sameValue } from "@repensar/conflict-engine";
-import { AppError, entityDefinitions, EntityTypeSchema, FieldKind, isEntityType, type EntityType } from "@repensar/contracts";
+import { AppError, entityDefinitions, EntityTypeSchema, FieldKind, isEntityType, Timestamp, type EntityType } from "@repensar/contracts";
 import { type DatabaseHandle, type Executor } from "@repensar/db";
 import { sql } from "drizzle-orm";
 import { z } from "zod";
@@ -223,4 +223,27 @@ export async function restoreVersion(ctx: ServerContext, principal: Principal, i
   );
   await publishPoke(ctx, principal.orgId, [type]);
   return { version: written, restored_from: version };
+}
+
+export const MergeCountQuery = z.object({ from: Timestamp, to: Timestamp });
+export type MergeCountQuery = z.infer<typeof MergeCountQuery>;
+
+/**
+ * Stale changes the server merged by itself, and conflicts recorded, in `[from, to)`: the organization's
+ * for an admin, a member's own devices' for a member.
+ */
+export async function countMerges(ctx: ServerContext, principal: Principal, query: MergeCountQuery): Promise<{ merged: number; conflicts: number }> {
+  const q = MergeCountQuery.parse(query);
+  const own =
+    principal.role === "admin"
+      ? sql`true`
+      : sql`device_id in (select d.device_id from devices d where d.user_id = ${principal.userId} and d.org_id = ${principal.orgId})`;
+  const [row] = await ctx.database.rows<{ merged: number; conflicts: number }>(
+    sql`select
+          (select count(*)::int from entity_history
+            where org_id = ${principal.orgId} and merged and created_at >= ${q.from}::timestamptz and created_at < ${q.to}::timestamptz and ${own}) as merged,
+          (select count(*)::int from sync_conflicts
+            where org_id = ${principal.orgId} and created_at >= ${q.from}::timestamptz and created_at < ${q.to}::timestamptz and ${own}) as conflicts`,
+  );
+  return { merged: Number(row?.merged ?? 0), conflicts: Number(row?.conflicts ?? 0) };
 }

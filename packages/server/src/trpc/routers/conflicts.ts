@@ -1,6 +1,7 @@
 import { ConflictResolutionSchema, ConflictTypeSchema, DeviceId, EntityTypeSchema, PlainObject, Text } from "@repensar/contracts";
 import { z } from "zod";
 import { getConflict, listConflicts, resolveConflict } from "../../sync/conflicts";
+import { countMerges, MergeCountQuery } from "../../sync/history";
 import { router, userProcedure } from "../init";
 
 export const ConflictFilterInput = z
@@ -34,6 +35,8 @@ export const conflictsRouter = router({
       offset: input.offset,
     }),
   ),
+  /** Stale changes merged by the server beside conflicts recorded, in a period. */
+  mergeCounts: userProcedure.input(MergeCountQuery).query(({ ctx, input }) => countMerges(ctx.ctx, ctx.principal, input)),
   get: userProcedure
     .input(z.object({ conflictId: Text.min(1).max(64) }))
     .query(({ ctx, input }) => getConflict(ctx.ctx, ctx.principal, input.conflictId)),

@@ -7,7 +7,7 @@ import { ConfirmDialog } from "@/components/confirm-dialog";
 import { ErrorState, Loading, StatusMessage } from "@/components/states";
 import { errorMessage } from "@/lib/errors";
 import { formatInstant, formatValue, humanize } from "@/lib/format";
-import { compareFields } from "@/lib/merge";
+import { compareFields, compareThreeWay, type ThreeWayComparison } from "@/lib/merge";
 import { useTRPC } from "@/lib/trpc";
 import { MergeEditor } from "./merge-editor";
 
@@ -68,6 +68,7 @@ export default function ConflictPage() {
     );
   }
   const fields = compareFields(c.entity_type, c.server_data, c.client_data);
+  const threeWay = c.base_data ? compareThreeWay(c.entity_type, c.base_data, c.server_data, c.client_data) : null;
   const differing = fields.filter((f) => f.differs).length;
   const open = !c.resolution;
 
@@ -95,43 +96,47 @@ export default function ConflictPage() {
       </div>
       <StatusMessage message={status?.message ?? null} tone={status?.tone ?? "info"} />
 
-      <section className="section" aria-labelledby="compare-heading">
-        <h2 id="compare-heading">Client and server side by side</h2>
-        <p className="hint">
-          {differing === 0 ? "No field differs." : `${differing} field${differing === 1 ? "" : "s"} differ${differing === 1 ? "s" : ""}, highlighted below.`} The
-          client&apos;s change was based on version {c.client_version}; the server is at version {c.server_version}. Suggested: {humanize(c.suggested_resolution)}.
-        </p>
-        <div className="table-wrap">
-          <table className="compare">
-            <thead>
-              <tr>
-                <th scope="col">Field</th>
-                <th scope="col">Client (version {c.client_version})</th>
-                <th scope="col">Server (version {c.server_version})</th>
-              </tr>
-            </thead>
-            <tbody>
-              {fields.map((f) => (
-                <tr key={f.name} className={f.differs ? "differs" : undefined} data-field={f.name}>
-                  <th scope="row">
-                    {f.name}
-                    {f.differs ? <span className="differs-mark">differs</span> : null}
-                  </th>
-                  <td>{f.clientHas ? formatValue(f.client) : <span className="hint">not changed</span>}</td>
-                  <td>{formatValue(f.server)}</td>
+      {threeWay ? (
+        <ThreeWayTable fields={threeWay} clientVersion={c.client_version} serverVersion={c.server_version} suggested={c.suggested_resolution} />
+      ) : (
+        <section className="section" aria-labelledby="compare-heading">
+          <h2 id="compare-heading">Client and server side by side</h2>
+          <p className="hint">
+            {differing === 0 ? "No field differs." : `${differing} field${differing === 1 ? "" : "s"} differ${differing === 1 ? "s" : ""}, highlighted below.`} The
+            client&apos;s change was based on version {c.client_version}; the server is at version {c.server_version}. Suggested: {humanize(c.suggested_resolution)}.
+          </p>
+          <div className="table-wrap">
+            <table className="compare">
+              <thead>
+                <tr>
+                  <th scope="col">Field</th>
+                  <th scope="col">Client (version {c.client_version})</th>
+                  <th scope="col">Server (version {c.server_version})</th>
                 </tr>
-              ))}
-            </tbody>
-            <tfoot>
-              <tr>
-                <th scope="row">Modified</th>
-                <td>{c.client_modified_at ? formatInstant(c.client_modified_at) : "not reported"}</td>
-                <td>{formatInstant(c.server_modified_at)}</td>
-              </tr>
-            </tfoot>
-          </table>
-        </div>
-      </section>
+              </thead>
+              <tbody>
+                {fields.map((f) => (
+                  <tr key={f.name} className={f.differs ? "differs" : undefined} data-field={f.name}>
+                    <th scope="row">
+                      {f.name}
+                      {f.differs ? <span className="differs-mark">differs</span> : null}
+                    </th>
+                    <td>{f.clientHas ? formatValue(f.client) : <span className="hint">not changed</span>}</td>
+                    <td>{formatValue(f.server)}</td>
+                  </tr>
+                ))}
+              </tbody>
+              <tfoot>
+                <tr>
+                  <th scope="row">Modified</th>
+                  <td>{c.client_modified_at ? formatInstant(c.client_modified_at) : "not reported"}</td>
+                  <td>{formatInstant(c.server_modified_at)}</td>
+                </tr>
+              </tfoot>
+            </table>
+          </div>
+        </section>
+      )}
 
       {open ? (
         merging ? (
@@ -177,5 +182,57 @@ export default function ConflictPage() {
         </p>
       </ConfirmDialog>
     </>
+  );
+}
+
+/** Base, device and server side by side, each field marked with the side or sides that changed it. */
+function ThreeWayTable({ fields, clientVersion, serverVersion, suggested }: { fields: ThreeWayComparison[]; clientVersion: number; serverVersion: number; suggested: string }) {
+  const byDevice = fields.filter((f) => f.deviceChanged).map((f) => f.name);
+  const byServer = fields.filter((f) => f.serverChanged).map((f) => f.name);
+  const list = (names: string[]) => (names.length === 0 ? "nothing" : names.join(", "));
+  return (
+    <section className="section" aria-labelledby="compare-heading">
+      <h2 id="compare-heading">Base, device and server side by side</h2>
+      <p className="hint">
+        Both started from version {clientVersion}. The device changed {list(byDevice)}; the server, now at version {serverVersion}, changed {list(byServer)}.
+        Suggested: {humanize(suggested)}.
+      </p>
+      <div className="table-wrap">
+        <table className="compare">
+          <thead>
+            <tr>
+              <th scope="col">Field</th>
+              <th scope="col">Base (version {clientVersion})</th>
+              <th scope="col">Device</th>
+              <th scope="col">Server (version {serverVersion})</th>
+            </tr>
+          </thead>
+          <tbody>
+            {fields.map((f) => (
+              <tr
+                key={f.name}
+                className={f.differs ? "differs" : undefined}
+                data-field={f.name}
+                data-changed={[f.deviceChanged ? "device" : "", f.serverChanged ? "server" : ""].filter(Boolean).join(" ")}
+              >
+                <th scope="row">
+                  {f.name}
+                  {f.deviceChanged && f.serverChanged ? <span className="differs-mark">changed on both sides</span> : null}
+                </th>
+                <td>{formatValue(f.base)}</td>
+                <td>
+                  {f.deviceChanged ? formatValue(f.client) : <span className="hint">not changed</span>}
+                  {f.deviceChanged ? <span className="changed-mark">changed by the device</span> : null}
+                </td>
+                <td>
+                  {formatValue(f.server)}
+                  {f.serverChanged ? <span className="changed-mark">changed on the server</span> : null}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </section>
   );
 }

@@ -7,6 +7,7 @@ import { Pager } from "@/components/pager";
 import { Empty, ErrorState, Loading } from "@/components/states";
 import { formatInstant, formatValue, humanize } from "@/lib/format";
 import { useTRPC } from "@/lib/trpc";
+import { RowHistory } from "./row-history";
 
 const PAGE = 50;
 
@@ -29,6 +30,7 @@ function EntityTable({ type }: { type: EntityType }) {
   const [includeDeleted, setIncludeDeleted] = useState(false);
   const [offset, setOffset] = useState(0);
   const [search, setSearch] = useState("");
+  const [historyOf, setHistoryOf] = useState<string | null>(null);
   const rows = useQuery({
     ...trpc.entities.browse.queryOptions({
       entity_type: type,
@@ -46,7 +48,7 @@ function EntityTable({ type }: { type: EntityType }) {
       <div className="page-header">
         <div>
           <h1>{humanize(type)}</h1>
-          <p>The server&apos;s rows, read-only. Devices change them; this page shows what they agree on.</p>
+          <p>The server&apos;s rows. Devices change them; this page shows what they agree on, and each row&apos;s history.</p>
         </div>
       </div>
       <form className="filters" role="search" aria-label={`Filter ${humanize(type).toLowerCase()} rows`} onSubmit={(e) => e.preventDefault()}>
@@ -103,6 +105,7 @@ function EntityTable({ type }: { type: EntityType }) {
                   </th>
                   <th scope="col">Last changed by</th>
                   {includeDeleted ? <th scope="col">Deleted</th> : null}
+                  <th scope="col">History</th>
                 </tr>
               </thead>
               <tbody>
@@ -115,12 +118,18 @@ function EntityTable({ type }: { type: EntityType }) {
                     <td className="num">{row.version}</td>
                     <td className="mono">{row.modified_by_device_id ?? "the console"}</td>
                     {includeDeleted ? <td>{row.deleted_at ? <span className="badge badge-deleted">{formatInstant(row.deleted_at)}</span> : "—"}</td> : null}
+                    <td>
+                      <button type="button" className="button" aria-label={`History of ${row.entity_id}`} onClick={() => setHistoryOf(row.entity_id)}>
+                        History
+                      </button>
+                    </td>
                   </tr>
                 ))}
               </tbody>
             </table>
           </div>
           <Pager label={humanize(type)} offset={offset} limit={PAGE} total={rows.data.total} onChange={setOffset} />
+          {historyOf ? <RowHistory key={historyOf} type={type} id={historyOf} onClose={() => setHistoryOf(null)} /> : null}
         </>
       )}
     </>
