@@ -9,7 +9,8 @@ import { AppError } from "./errors";
  *      `sync_token`s (ISO-8601 `since` still accepted), per-change `change_id` idempotency,
  *      `results` and `atomic` on push, `create_exists` / `update_on_deleted` / `delete_on_modified`
  *      conflict types, `code` on every error body, and the `/auth/*` endpoints; later, still optional:
- *      `GET /sync/schema` and `schema_fingerprints` on pull and status answers.
+ *      `GET /sync/schema` and `schema_fingerprints` on pull and status answers; `merged` and `data` on
+ *      a push result the server merged, `base_data` on conflicts, `merge` on served definitions.
  */
 export const PROTOCOL_VERSION = 1;
 

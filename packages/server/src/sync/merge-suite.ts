@@ -234,6 +234,19 @@ export function mergeSuite(name: string, options: { runs: number }): void {
       expect(merged).toEqual({ merged: true, changed_fields: ["notes"] });
     });
 
+    it("answers a merged change sent again without change_id with its merged row, recording nothing", async () => {
+      const a = await createActor(server);
+      const b = await createActor(server, { orgId: a.orgId });
+      await push(a, [create("m3", { name: "Eva" })]);
+      await push(a, [update("m3", 1, { phone: "1" })]);
+      const { change_id: _id, ...sourceStyle } = update("m3", 1, { notes: "from b" });
+      const first = await push(b, [sourceStyle]);
+      expect(first.results?.[0]).toMatchObject({ status: "applied", version: 3, merged: true });
+      const again = await push(b, [sourceStyle]);
+      expect(again).toMatchObject({ applied: 1, conflicts: [] });
+      expect(again.results?.[0]).toMatchObject({ status: "applied", version: 3, merged: true, data: { phone: "1", notes: "from b" } });
+    });
+
     it("keeps overlapping edits a conflict that carries the base, and merges within one batch", async () => {
       const a = await createActor(server);
       const b = await createActor(server, { orgId: a.orgId });

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { decide, mergeStaleUpdate, suggestResolution, type Decision } from "@repensar/conflict-engine";
+import { decide, mergeStaleUpdate, sameValue, suggestResolution, type Decision } from "@repensar/conflict-engine";
 import {
   entityDefinitions,
   isEntityType,
@@ -262,7 +262,10 @@ async function applyBatch(
     if (decision.outcome === "conflict" && decision.type === "version_mismatch" && current && base && !base.deleted && change.version < current.version) {
       const unmergeable = unmergeableFields(entityDefinitions[type]);
       const merge = unmergeable && mergeStaleUpdate(base.data, data, current.own, unmergeable);
-      if (merge && merge.merged) {
+      if (unmergeable && repeatsOwnMergedWrite(change, deviceId, data, current)) {
+        merged = true;
+        decision = { outcome: "noop", version: current.version };
+      } else if (merge && merge.merged) {
         merged = true;
         decision =
           merge.clientFields.length === 0
@@ -384,6 +387,19 @@ async function applyBatch(
     );
   }
   return outcomes;
+}
+
+/**
+ * A change without `change_id` sent again after its answer was lost, when the server had merged it:
+ * the device's own write is the row's last, and the row already holds every value it sets. (The
+ * replay rule of `decide` looks one version back only; a merged write moved the row further.)
+ */
+function repeatsOwnMergedWrite(change: PushChange, deviceId: string, patch: Readonly<Record<string, unknown>>, current: StoredRow): boolean {
+  return (
+    change.change_id === undefined &&
+    current.modifiedByDeviceId === deviceId &&
+    Object.entries(patch).every(([key, value]) => value === undefined || sameValue(value, current.own[key]))
+  );
 }
 
 function conflictValues(
