@@ -75,6 +75,13 @@ export function historySuite(name: string): void {
       const audit = await caller(admin).audit.list({ event_type: "ENTITY_RESTORED" });
       expect(audit.entries[0]?.details).toEqual({ entity_type: "volunteer", entity_id: "h2", restored_from: 1, version: 3 });
 
+      // A version that today's definition no longer accepts is refused, naming the field, and nothing is written.
+      await server.app.context.database.rows(
+        sql`update entity_history set data = data || '{"status": "retired"}'::jsonb where org_id = ${admin.orgId} and entity_id = 'h2' and version = 2 returning 1`,
+      );
+      await expect(caller(admin).entities.restore({ entity_type: "volunteer", entity_id: "h2", version: 2 })).rejects.toMatchObject({ code: "UNPROCESSABLE_CONTENT" });
+      expect((await caller(admin).entities.history({ entity_type: "volunteer", entity_id: "h2" })).current_version).toBe(3);
+
       // Restoring a tombstone's version deletes the row again; a live version brings it back.
       await push(admin, [remove("h2", 3)]);
       expect(await caller(admin).entities.restore({ entity_type: "volunteer", entity_id: "h2", version: 3 })).toEqual({ version: 5, restored_from: 3 });

@@ -6,9 +6,10 @@ import { z } from "zod";
 import type { Principal } from "../auth/principal";
 import { AuditEvent, recordAudit } from "../audit";
 import type { ServerContext } from "../context";
-import { isoInstant, readEntity, writeEntity } from "./entity-store";
+import { completeRow, isoInstant, readEntity, writeEntity } from "./entity-store";
 import { publishPoke } from "./events";
 import { withRetry } from "./retry";
+import { validateForStorage } from "./validate";
 
 /*
  * Every applied write of an entity row leaves a version in `entity_history`: the row's own fields
@@ -195,8 +196,10 @@ export async function restoreVersion(ctx: ServerContext, principal: Principal, i
       if (!current) throw new AppError("ENTITY_NOT_FOUND", `No ${type} '${id}' exists in your organization.`);
       const past = (await readVersions(database, tx, principal.orgId, [{ type, id, version }])).get(versionKey(type, id, version));
       if (!past) throw new AppError("ENTITY_NOT_FOUND", `Version ${version} of ${type} '${id}' is not in its history.`);
-      const own: Record<string, unknown> = {};
-      for (const name of Object.keys(entityDefinitions[type].fields)) own[name] = past.data[name] ?? null;
+      // Checked against today's definition: a version written under older rules may no longer hold.
+      const checked = validateForStorage(type, past.data, "full");
+      if (!checked.ok) throw new AppError("VALIDATION_ERROR", checked.issues.map((issue) => ({ ...issue, loc: ["body", "data", ...issue.loc] })));
+      const own = completeRow(type, checked.data);
       const next = current.version + 1;
       await writeEntity(database, tx, type, { orgId: principal.orgId, id, own, version: next, deviceId: principal.deviceId, deleted: past.deleted });
       await recordHistory(database, tx, { orgId: principal.orgId, userId: principal.userId, deviceId: principal.deviceId }, [
