@@ -232,6 +232,7 @@ export function mergeSuite(name: string, options: { runs: number }): void {
         sql`select merged, changed_fields from entity_history where org_id = ${a.orgId} and entity_id = 'm1' and version = 3`,
       );
       expect(merged).toEqual({ merged: true, changed_fields: ["notes"] });
+      expect(await (await server.fetch("/metrics")).text()).toMatch(/^repensar_sync_changes_merged_total [1-9]\d*$/m);
     });
 
     it("answers a merged change sent again without change_id with its merged row, recording nothing", async () => {

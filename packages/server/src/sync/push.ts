@@ -514,6 +514,7 @@ export async function pushChanges(ctx: ServerContext, principal: Principal, inpu
   metrics.changesPushed.inc(input.changes.length);
   metrics.changesApplied.inc(applied);
   metrics.changesConflicted.inc(conflicts.length);
+  metrics.changesMerged.inc(results.filter((r) => r.merged === true).length);
   metrics.changesFailed.inc(failedCount);
   return { applied, conflicts, failed: failedCount, sync_token: token, results };
 }
