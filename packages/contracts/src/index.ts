@@ -39,6 +39,7 @@ export { AuditEvent, auditEvents } from "./audit";
 export { canonicalJson, entityFingerprint, schemaFingerprints, syncSchema } from "./fingerprint";
 export { EntitySchema, FieldDefinitionSchema, SchemaFingerprints, SyncSchemaResponse } from "./messages/schema";
 export {
+  MERGE_PROTOCOL_VERSION,
   MIN_SUPPORTED_PROTOCOL_VERSION,
   PROTOCOL_HEADER,
   PROTOCOL_VERSION,

@@ -9,10 +9,17 @@ import { AppError } from "./errors";
  *      `sync_token`s (ISO-8601 `since` still accepted), per-change `change_id` idempotency,
  *      `results` and `atomic` on push, `create_exists` / `update_on_deleted` / `delete_on_modified`
  *      conflict types, `code` on every error body, and the `/auth/*` endpoints; later, still optional:
- *      `GET /sync/schema` and `schema_fingerprints` on pull and status answers; `merged` and `data` on
- *      a push result the server merged, `base_data` on conflicts, `merge` on served definitions.
+ *      `GET /sync/schema` and `schema_fingerprints` on pull and status answers, `base_data` on
+ *      conflicts, `merge` on served definitions.
+ * - 2: the client reads a push result's `data`: the server may merge a stale UPDATE of fields nobody
+ *      else changed and answer it `applied` with `merged: true` and the merged row in `data`. A
+ *      version-1 client gets such a change as a conflict, as it always did, since it would take the
+ *      new version for its own row and never see the other side's fields.
  */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
+
+/** From this version on, a push may be answered with a server-side merge (see above). */
+export const MERGE_PROTOCOL_VERSION = 2;
 
 /** The oldest version the server still speaks. It only ever goes up. */
 export const MIN_SUPPORTED_PROTOCOL_VERSION = 1;

@@ -1,5 +1,5 @@
 import fc from "fast-check";
-import type { ConflictData, EntityChange, PushResponse } from "@repensar/contracts";
+import { PROTOCOL_HEADER, type ConflictData, type EntityChange, type PushResponse } from "@repensar/contracts";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestServer, type TestServer } from "../testing/harness";
@@ -31,7 +31,7 @@ const workloads: Record<"merging" | "optedOut", Workload> = {
     merges: true,
     create: (n) => ({ name: `Volunteer ${n}` }),
     fields: ["phone", "notes", "email"],
-    value: (field, n) => (field === "email" ? `e${n}@example.org` : `${field} ${n}`),
+    value: (field, n) => (field === "email" ? `e${n}@example.org` : field === "phone" ? `555-${n}` : `${field} ${n}`),
   },
   optedOut: {
     type: "time_entry",
@@ -235,6 +235,24 @@ export function mergeSuite(name: string, options: { runs: number }): void {
       expect(await (await server.fetch("/metrics")).text()).toMatch(/^repensar_sync_changes_merged_total [1-9]\d*$/m);
     });
 
+    it("gives a client of the source's protocol (no protocol header) the conflict it always got, with its base", async () => {
+      const a = await createActor(server);
+      const b = await createActor(server, { orgId: a.orgId });
+      await push(a, [create("src", { name: "Ana", phone: "111" })]);
+      await push(a, [update("src", 1, { phone: "222" })]);
+      const { [PROTOCOL_HEADER]: _protocol, ...sourceHeaders } = b.headers;
+      const res = await server.fetch("/sync/push", {
+        method: "POST",
+        headers: sourceHeaders,
+        body: JSON.stringify({ device_id: b.deviceId, changes: [update("src", 1, { notes: "from b" })] }),
+      });
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as PushResponse;
+      expect(body.results?.[0]).toMatchObject({ status: "conflict" });
+      expect(body.results?.[0]?.merged).toBeUndefined();
+      expect(body.conflicts[0]).toMatchObject({ conflict_type: "version_mismatch", base_data: { phone: "111", version: 1 } });
+    });
+
     it("answers a merged change sent again without change_id with its merged row, recording nothing", async () => {
       const a = await createActor(server);
       const b = await createActor(server, { orgId: a.orgId });
@@ -277,7 +295,7 @@ export function mergeSuite(name: string, options: { runs: number }): void {
     it("merges nothing for an entity or a field that opts out, and nothing on a tombstone or without a base", async () => {
       const a = await createActor(server);
       const b = await createActor(server, { orgId: a.orgId });
-      await push(a, [create("te", { volunteer_id: "v", date: "2025-01-01", hours: 2 }, "time_entry")]);
+      await push(a, [create("v", { name: "Volunteer" }), create("te", { volunteer_id: "v", date: "2025-01-01", hours: 2 }, "time_entry")]);
       await push(a, [update("te", 1, { hours: 3 }, "time_entry")]);
       const entity = await push(b, [update("te", 1, { notes: "n" }, "time_entry")]);
       expect(entity.results?.[0]?.status).toBe("conflict");

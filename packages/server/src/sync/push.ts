@@ -33,6 +33,21 @@ export interface PushInput {
   atomic?: boolean | undefined;
 }
 
+export interface PushOptions {
+  /**
+   * Whether a stale UPDATE of fields nobody else changed may be merged (answered `merged`, with the
+   * merged row in `data`). Only a client that reads `data` may be answered so: one that does not
+   * would take the new version for its own row and never see the other side's fields, so a client
+   * of an older protocol gets the conflict it always got. Default: true.
+   */
+  readonly merges?: boolean;
+}
+
+interface BatchMode {
+  readonly atomic: boolean;
+  readonly merges: boolean;
+}
+
 /** What became of one change; `conflict` when one was recorded. */
 interface Outcome {
   result: PushResult;
@@ -139,7 +154,7 @@ async function applyBatch(
   principal: Principal,
   deviceId: string,
   items: readonly CheckedChange[],
-  atomic: boolean,
+  mode: BatchMode,
 ): Promise<Outcome[]> {
   const { database } = ctx;
 
@@ -259,7 +274,7 @@ async function applyBatch(
     const base = current && change.operation !== "CREATE" ? baseOf(type, change.entity_id, change.version) : null;
     // A stale UPDATE of a live row merges when the fields it changes are untouched since its base.
     let merged = false;
-    if (decision.outcome === "conflict" && decision.type === "version_mismatch" && current && base && !base.deleted && change.version < current.version) {
+    if (mode.merges && decision.outcome === "conflict" && decision.type === "version_mismatch" && current && base && !base.deleted && change.version < current.version) {
       const unmergeable = unmergeableFields(entityDefinitions[type]);
       const merge = unmergeable && mergeStaleUpdate(base.data, data, current.own, unmergeable);
       if (unmergeable && repeatsOwnMergedWrite(change, deviceId, data, current)) {
@@ -330,7 +345,7 @@ async function applyBatch(
   }
 
   // An atomic batch with a change that cannot apply writes nothing: the caller rolls back.
-  if (atomic && outcomes.some((o) => o.result.status !== "applied")) throw new BatchAborted(outcomes);
+  if (mode.atomic && outcomes.some((o) => o.result.status !== "applied")) throw new BatchAborted(outcomes);
 
   // 5. Write: rows (one insert and one update per type), conflicts, ledger, audit.
   for (const type of idsByType.keys()) {
@@ -489,15 +504,16 @@ interface DeviceCursor {
  * apply answers `failed` or `conflict` alone unless the request is `atomic`, when the batch applies
  * whole or not at all. The answer carries one result per change, in order; pokes follow the commit.
  */
-export async function pushChanges(ctx: ServerContext, principal: Principal, input: PushInput): Promise<PushResponse> {
+export async function pushChanges(ctx: ServerContext, principal: Principal, input: PushInput, options: PushOptions = {}): Promise<PushResponse> {
   const deviceId = input.device_id;
   const atomic = input.atomic === true;
+  const mode: BatchMode = { atomic, merges: options.merges ?? true };
   const checked = input.changes.map((change, index) => checkChange(change, index));
   const refused = checked.findIndex(isOutcome);
   const committed =
     atomic && refused >= 0
       ? await finishPush(ctx, principal, deviceId, abortedOutcomes(checked.map((c) => (isOutcome(c) ? c : null)), refused), input.changes.length)
-      : await pushBatch(ctx, principal, deviceId, checked, atomic, input.changes.length);
+      : await pushBatch(ctx, principal, deviceId, checked, mode, input.changes.length);
   const { outcomes } = committed;
 
   const results = outcomes.map((o) => o.result);
@@ -538,12 +554,12 @@ async function pushBatch(
   principal: Principal,
   deviceId: string,
   checked: readonly (CheckedChange | Outcome)[],
-  atomic: boolean,
+  mode: BatchMode,
   pushed: number,
 ): Promise<Committed> {
   const items = checked.filter((item): item is CheckedChange => !isOutcome(item));
   try {
-    const committed = await commitBatch(ctx, principal, deviceId, items, atomic, pushed);
+    const committed = await commitBatch(ctx, principal, deviceId, items, mode, pushed);
     return { outcomes: inRequestOrder(checked, committed.outcomes), states: committed.states };
   } catch (error) {
     if (error instanceof BatchAborted) {
@@ -553,7 +569,7 @@ async function pushBatch(
     }
     if (!isDataError(error) || items.length === 0) throw error;
     ctx.log.warn("push: the database refused a value of the batch; applying its changes one by one", { sqlState: sqlState(error) });
-    if (atomic) {
+    if (mode.atomic) {
       const outcomes = items.map((item) => failed(item.change, "ATOMIC_BATCH_ABORTED", "Not applied: a value of the batch could not be stored and the batch is atomic."));
       return finishPush(ctx, principal, deviceId, inRequestOrder(checked, outcomes), pushed);
     }
@@ -562,7 +578,7 @@ async function pushBatch(
   const outcomes: Outcome[] = [];
   for (const item of items) {
     try {
-      outcomes.push(...(await commitBatch(ctx, principal, deviceId, [item], false, 0)).outcomes);
+      outcomes.push(...(await commitBatch(ctx, principal, deviceId, [item], { ...mode, atomic: false }, 0)).outcomes);
     } catch (error) {
       if (!isDataError(error)) throw error;
       outcomes.push(failed(item.change, "VALIDATION_ERROR", checkViolationIssues(error, item.type, ["data"]) ?? "The server cannot store a value of this change."));
@@ -577,14 +593,14 @@ async function commitBatch(
   principal: Principal,
   deviceId: string,
   items: readonly CheckedChange[],
-  atomic: boolean,
+  mode: BatchMode,
   pushed: number,
 ): Promise<Committed> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await withRetry(() =>
         ctx.database.db.transaction(async (tx) => {
-          const outcomes = await applyBatch(ctx, tx, principal, deviceId, items, atomic);
+          const outcomes = await applyBatch(ctx, tx, principal, deviceId, items, mode);
           const states = await auditAndReadCursors(tx, principal, deviceId, outcomes, pushed);
           return { outcomes, states };
         }),

@@ -1,6 +1,9 @@
 import {
   ConflictListQuery,
   isEntityType,
+  MERGE_PROTOCOL_VERSION,
+  PROTOCOL_HEADER,
+  protocolVersionOf,
   PullRequest,
   PullRequestWithKnownTypes,
   PushRequest,
@@ -41,9 +44,10 @@ export function registerSyncRoutes(router: Router, ctx: ServerContext): void {
 
   router.on("POST", "/sync/push", async ({ request }) => {
     const principal = await authenticateRequest(ctx, request);
+    const protocol = protocolVersionOf(request.headers.get(PROTOCOL_HEADER));
     const input = parseInput(PushRequest, await readJsonBody(request, ctx.config.maxBodyBytes), "body");
     await requireActiveDevice(ctx, principal, input.device_id);
-    return json(await pushChanges(ctx, principal, input));
+    return json(await pushChanges(ctx, principal, input, { merges: protocol >= MERGE_PROTOCOL_VERSION }));
   });
 
   router.on("GET", "/sync/conflicts", async ({ request, url }) => {

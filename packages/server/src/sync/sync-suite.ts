@@ -449,7 +449,8 @@ export function syncSuite(name: string): void {
       // A value stored before `phone` had its pattern, as a migration leaves old rows.
       await server.app.context.database.rows(sql`update volunteers set phone = 'call me' where org_id = ${a.orgId} and id = 'old-rule' returning 1`);
       await push(a, [update("old-rule", 1, { name: "From A" })]);
-      const { conflicts } = await push(b, [update("old-rule", 1, { notes: "From B" })]);
+      // B's edit overlaps A's (both touch name), so it is a conflict, not a merge.
+      const { conflicts } = await push(b, [update("old-rule", 1, { name: "From B", notes: "From B" })]);
       const path = `/sync/conflicts/${conflicts[0]?.conflict_id}/resolve`;
 
       const whole = await b.post(path, { resolution: "manual", merged_data: { ...conflicts[0]?.server_data, notes: "From B" } });

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { Role } from "@repensar/contracts";
+import { PROTOCOL_HEADER, PROTOCOL_VERSION, type Role } from "@repensar/contracts";
 import { schema, type DatabaseHandle } from "@repensar/db";
 import { sql } from "drizzle-orm";
 import { issueAccessToken } from "../auth/tokens";
@@ -42,7 +42,8 @@ export async function createActor(server: TestServer, options: { orgId?: string;
   const deviceId = randomUUID();
   await db.insert(schema.devices).values({ deviceId, userId: user.id, orgId, deviceName: "Test device", deviceType: "desktop", platform: "linux" });
   const { token } = await issueAccessToken(ctx, { userId: user.id, orgId, role, deviceId, familyId: null });
-  const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" };
+  // Speaks the current protocol, as the SDK does; a source-document client sends no protocol header.
+  const headers: Record<string, string> = { authorization: `Bearer ${token}`, "content-type": "application/json", [PROTOCOL_HEADER]: String(PROTOCOL_VERSION) };
   const post = (path: string, body: unknown, init: RequestInit = {}) =>
     server.fetch(path, { method: "POST", headers, body: typeof body === "string" ? body : JSON.stringify(body), ...init });
   return {
