@@ -3,6 +3,7 @@ import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { PROTOCOL_VERSION } from "@repensar/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signInDevice } from "./rest";
 import { startConsole, type ConsoleProcess } from "./server-process";
@@ -250,8 +251,9 @@ describe.skipIf(!existsSync(CHROMIUM))("the console in a browser", { timeout: 12
   });
 
   it("lists a row's versions in its history, restores one as a new version that a pull delivers, and counts merges", async () => {
-    const tablet = await signInDevice(server.url, admin.email, admin.password, "History tablet");
-    const laptop = await signInDevice(server.url, admin.email, admin.password, "History laptop", "linux");
+    // Both speak the protocol that reads merged answers (as the SDK does).
+    const tablet = await signInDevice(server.url, admin.email, admin.password, "History tablet", "android", PROTOCOL_VERSION);
+    const laptop = await signInDevice(server.url, admin.email, admin.password, "History laptop", "linux", PROTOCOL_VERSION);
     const id = `hist-${randomUUID()}`;
     await tablet.push([{ entity_type: "volunteer", entity_id: id, operation: "CREATE", version: 0, data: { name: "Rita", phone: "111" } }]);
     await tablet.push([{ entity_type: "volunteer", entity_id: id, operation: "UPDATE", version: 1, data: { phone: "222" } }]);

@@ -28,8 +28,18 @@ async function expectOk(res: Response, what: string): Promise<unknown> {
   return res.json();
 }
 
-/** Signs in with `device_id` and registers the device, as an app does on first start. */
-export async function signInDevice(baseUrl: string, email: string, password: string, name: string, platform = "android"): Promise<RestDevice> {
+/**
+ * Signs in with `device_id` and registers the device, as an app does on first start. `protocol`: the
+ * `X-Repensar-Protocol` it sends (none, as a client written against the source document, by default).
+ */
+export async function signInDevice(
+  baseUrl: string,
+  email: string,
+  password: string,
+  name: string,
+  platform = "android",
+  protocol?: number,
+): Promise<RestDevice> {
   const deviceId = randomUUID();
   const login = (await expectOk(
     await fetch(`${baseUrl}/auth/login`, {
@@ -43,7 +53,11 @@ export async function signInDevice(baseUrl: string, email: string, password: str
   const call = (path: string, body?: unknown) =>
     fetch(`${baseUrl}${path}`, {
       method: body === undefined ? "GET" : "POST",
-      headers: { authorization: `Bearer ${accessToken}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+      headers: {
+        authorization: `Bearer ${accessToken}`,
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
+        ...(protocol === undefined ? {} : { "x-repensar-protocol": String(protocol) }),
+      },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
   await expectOk(
