@@ -10,7 +10,7 @@ import {
 } from "@repensar/contracts";
 import { sql, type SQL } from "drizzle-orm";
 import type { Principal } from "../auth/principal";
-import { AuditEvent, recordAudit } from "../audit";
+import { AuditEvent } from "../audit";
 import type { ServerContext } from "../context";
 import { entitySql, isoInstant } from "./entity-store";
 import { metricsFor } from "./metrics";
@@ -305,16 +305,27 @@ async function recordDevicePull(
     cursor: storedCursor(cursor, issuedAt),
   }));
   const at = now.toISOString();
-  await ctx.database.db.transaction(async (tx) => {
-    // Bookkeeping, not data: a crash that loses the last moments of it leaves an older position,
-    // which only makes a later pull resend. So the commit need not wait for the disk.
-    await ctx.database.rows(sql`set local synchronous_commit = off`, tx);
-    await ctx.database.rows(
-      sql`with d as (
+  // A pull sequence that just ended is audited by the same statement.
+  const audit =
+    completedWith > 0
+      ? sql`, audited as (
+            insert into audit_log (org_id, user_id, device_id, event_type, details)
+            select ${principal.orgId}::uuid, ${principal.userId}::uuid, device_id, ${AuditEvent.SyncCompleted},
+                   ${JSON.stringify({ direction: "pull", changes_pulled: completedWith, changes_pushed: 0, conflicts: 0 })}::jsonb
+            from d
+            returning 1
+          )`
+      : sql``;
+  // One statement, so one round trip and its own transaction. Bookkeeping, not data: a crash that
+  // loses the last moments of it leaves an older position, which only makes a later pull resend,
+  // so its commit need not wait for the disk (`synchronous_commit` is read when it commits).
+  await ctx.database.rows(
+    sql`with nowait as (select set_config('synchronous_commit', 'off', true)),
+          d as (
             update devices set last_sync_at = ${at}::timestamptz, last_seen_at = ${at}::timestamptz
-            where device_id = ${deviceId} and org_id = ${principal.orgId}
+            where device_id = ${deviceId} and org_id = ${principal.orgId} and exists (select 1 from nowait)
             returning device_id
-          )
+          )${audit}
           insert into device_sync_state (device_id, entity_type, last_synced_at, last_synced_version, cursor)
           select d.device_id, s.entity_type, ${at}::timestamptz, s.version, s.cursor
           from d cross join jsonb_to_recordset(${JSON.stringify(states)}::jsonb) as s(entity_type text, version bigint, cursor text)
@@ -323,16 +334,5 @@ async function recordDevicePull(
                 last_synced_version = greatest(device_sync_state.last_synced_version, excluded.last_synced_version),
                 cursor = excluded.cursor
           returning device_id`,
-      tx,
-    );
-    if (completedWith > 0) {
-      await recordAudit(tx, {
-        eventType: AuditEvent.SyncCompleted,
-        orgId: principal.orgId,
-        userId: principal.userId,
-        deviceId,
-        details: { direction: "pull", changes_pulled: completedWith, changes_pushed: 0, conflicts: 0 },
-      });
-    }
-  });
+  );
 }
