@@ -114,6 +114,12 @@ describe("repensar-sync against a running server", () => {
     const conflictId = waiting[0]?.conflict.conflict_id ?? "";
     expect(waiting[0]?.conflict.conflict_type).toBe("version_mismatch");
     expect(await ok(homeB, ["conflicts"])).toContain(conflictId);
+    // Field by field: the base both started from, each side, and who changed what since.
+    const shown = (await ok(homeB, ["conflicts", "show", conflictId])).split("\n");
+    expect(shown[0]).toBe(`Conflict ${conflictId}: version_mismatch on volunteer ${anaId}`);
+    expect(shown[1]).toMatch(/^FIELD\s+BASE\s+THIS DEVICE\s+SERVER\s+CHANGED BY$/);
+    expect(shown.slice(2).filter(Boolean).map((line) => line.split(/\s{2,}/))).toEqual([["name", "Ana", "Ana from B", "Ana from A", "both"]]);
+    expectOneSentenceError(await cli(homeB, ["conflicts", "show", "no-such-conflict"]), /No conflict/);
 
     const needsStrategy = await cli(homeB, ["conflicts", "resolve", conflictId]);
     expectOneSentenceError(needsStrategy, /--strategy/);

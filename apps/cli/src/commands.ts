@@ -1,5 +1,12 @@
 import { randomUUID } from "node:crypto";
-import { PROTOCOL_VERSION, ResolutionPolicy, entityDefinitions, type ResolutionPolicy as Policy } from "@repensar/contracts";
+import {
+  PROTOCOL_VERSION,
+  ResolutionPolicy,
+  entityDefinitions,
+  isEntityType,
+  type ConflictData,
+  type ResolutionPolicy as Policy,
+} from "@repensar/contracts";
 import {
   ApiError,
   SyncManager,
@@ -41,6 +48,8 @@ Commands:
   status [--json]                              sign-in, pending, refused changes and conflicts, offline
   conflicts [--json]                           conflicts waiting for a decision, and refused changes
   conflicts refused [--json]                   changes the server refused, kept on this device
+  conflicts show <id>                          one conflict field by field: the base both sides
+                                               started from, this device's and the server's values
   conflicts resolve <id> [--strategy S]        settle one (asks which side when S is not given)
   conflicts resend <change>                    send a refused change again as it is (editing the row
                                                with 'edit' queues it again too)
@@ -409,8 +418,17 @@ async function conflicts({ args, home }: Context): Promise<number> {
       return 0;
     });
   }
+  if (sub === "show") {
+    const id = positional(args, 1, "the id of the conflict to show");
+    const parked = await withStore(home, async (store) => (await readParkedConflicts(store)).find((p) => p.conflict.conflict_id === id));
+    if (!parked) throw new CliError(`No conflict ${id} is waiting on this device`);
+    process.stdout.write(describeConflict(parked.conflict));
+    return 0;
+  }
   if (sub !== "resolve") {
-    throw new UsageError(`Unknown conflicts command '${sub}'; use 'conflicts', 'conflicts resolve <id>', 'conflicts resend <change>' or 'conflicts discard <change>'.`);
+    throw new UsageError(
+      `Unknown conflicts command '${sub}'; use 'conflicts', 'conflicts show <id>', 'conflicts resolve <id>', 'conflicts resend <change>' or 'conflicts discard <change>'.`,
+    );
   }
   const id = positional(args, 1, "the id of the conflict to resolve");
   return withStore(home, async (store) => {
@@ -433,14 +451,40 @@ function printRefused(refused: readonly PendingChange[]): void {
   process.stdout.write(formatTable(["CHANGE", "TYPE", "ENTITY", "OPERATION", "REASON"], rows));
 }
 
+/**
+ * A conflict as a table of the fields it is about: each side's value and, when the server sent the
+ * row both sides started from (`base_data`), that value and which side changed the field since.
+ */
+export function describeConflict(conflict: ConflictData): string {
+  const base = conflict.base_data ?? null;
+  const own = isEntityType(conflict.entity_type) ? Object.keys(entityDefinitions[conflict.entity_type].fields) : null;
+  const names = own ?? [...new Set([...Object.keys(base ?? {}), ...Object.keys(conflict.client_data), ...Object.keys(conflict.server_data)])];
+  const same = (a: unknown, b: unknown) => cell(a) === cell(b);
+  const rows: string[][] = [];
+  for (const name of names) {
+    const server = conflict.server_data[name];
+    // An UPDATE's data holds only the fields it changed: the others are as the device started.
+    const device = Object.hasOwn(conflict.client_data, name) ? conflict.client_data[name] : base === null ? server : base[name];
+    if (base === null) {
+      if (!same(device, server)) rows.push([name, cell(device), cell(server)]);
+      continue;
+    }
+    const byDevice = !same(base[name], device);
+    const byServer = !same(base[name], server);
+    if (!byDevice && !byServer) continue;
+    const changedBy = byDevice && byServer ? "both" : byDevice ? "this device" : "server";
+    rows.push([name, cell(base[name]), cell(device), cell(server), changedBy]);
+  }
+  const title = `Conflict ${conflict.conflict_id}: ${conflict.conflict_type} on ${conflict.entity_type} ${conflict.entity_id}\n`;
+  if (rows.length === 0) return `${title}No field differs.\n`;
+  const header = base === null ? ["FIELD", "THIS DEVICE", "SERVER"] : ["FIELD", "BASE", "THIS DEVICE", "SERVER", "CHANGED BY"];
+  return title + formatTable(header, rows);
+}
+
 async function askStrategy(parked: ParkedConflict): Promise<Policy> {
   if (!process.stdin.isTTY) throw new UsageError(`Choose how to resolve with --strategy ${Object.values(ResolutionPolicy).join("|")}.`);
   const { conflict } = parked;
-  process.stderr.write(
-    `Conflict ${conflict.conflict_id}: ${conflict.conflict_type} on ${conflict.entity_type} ${conflict.entity_id}\n` +
-      `  this device: ${JSON.stringify(conflict.client_data)}\n` +
-      `  server:      ${JSON.stringify(conflict.server_data)}\n`,
-  );
+  process.stderr.write(describeConflict(conflict));
   const choices: Record<string, Policy> = { s: "server_wins", c: "client_wins", l: "last_write_wins", m: "merge" };
   for (;;) {
     const answer = (await promptLine("Keep [s]erver, [c]lient, [l]ast write, or [m]erge? ")).trim().toLowerCase();
