@@ -179,6 +179,28 @@ describe.skipIf(!existsSync(CHROMIUM))("the field app at /app", { timeout: 180_0
     await theirs.getByRole("form", { name: "Edit volunteer" }).getByLabel(/^phone/).and(theirs.locator('[value="555-0299"]')).waitFor({ timeout: 30_000 });
   });
 
+  it("the header and the tables show one moment: a new row is counted as pending from the moment it shows", async () => {
+    const page = await openApp(await newContext());
+    await synced(page);
+    // What the header says in the very render where the row first appears in the table.
+    const header = page.evaluate(
+      (name) =>
+        new Promise<string>((resolve) => {
+          const observer = new MutationObserver(() => {
+            if (!document.querySelector('table[aria-label="Volunteers"]')?.textContent?.includes(name)) return;
+            observer.disconnect();
+            resolve(document.querySelector('[aria-label="Pending changes"]')?.textContent ?? "");
+          });
+          observer.observe(document.body, { subtree: true, childList: true, characterData: true });
+        }),
+      "Cleo",
+    );
+    await createVolunteer(page, "Cleo");
+    expect(await header).toBe("1 pending");
+    await synced(page);
+    expect((await serverVolunteers()).get("Cleo")).toMatchObject({ version: 1 });
+  });
+
   it("two tabs of one browser never push the same change twice", async () => {
     const context = await newContext();
     const pushed: PushedChange[][] = [];

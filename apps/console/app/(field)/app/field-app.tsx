@@ -13,6 +13,7 @@ const TABS: readonly { type: EntityType; label: string; singular: string }[] = [
 ];
 
 type Fields = Readonly<Record<string, FieldDefinition>>;
+type Rows = FieldStatus["rows"];
 const fieldsOf = (type: EntityType): Fields => entityDefinitions[type].fields;
 
 /** What a row is called in lists and buttons. */
@@ -77,7 +78,7 @@ export function FieldApp() {
         ) : null}
       </header>
       {status.lastError ? <p className="field-error">{status.lastError}</p> : null}
-      {status.signedIn ? <Workspace sync={sync} /> : <SignIn sync={sync} online={status.online} />}
+      {status.signedIn ? <Workspace sync={sync} rows={status.rows} /> : <SignIn sync={sync} online={status.online} />}
       {status.conflicts[0] ? <ConflictDialog key={status.conflicts[0].conflict.conflict_id} sync={sync} parked={status.conflicts[0]} /> : null}
     </main>
   );
@@ -125,23 +126,13 @@ function SignIn({ sync, online }: { sync: FieldSync; online: boolean }) {
   );
 }
 
-function Workspace({ sync }: { sync: FieldSync }) {
+function Workspace({ sync, rows }: { sync: FieldSync; rows: Rows }) {
   const [tab, setTab] = useState<EntityType>("volunteer");
-  const [rows, setRows] = useState<Record<string, LocalRow[]>>({});
   const [editing, setEditing] = useState<{ type: EntityType; row: LocalRow | null } | null>(null);
-
-  useEffect(
-    () =>
-      sync.store.watch(
-        async (store) => Object.fromEntries(await Promise.all(TABS.map(async ({ type }) => [type, await store.list(type)] as const))),
-        setRows,
-      ),
-    [sync],
-  );
 
   const current = TABS.find((t) => t.type === tab) ?? TABS[0];
   if (!current) return null;
-  const list = rows[tab] ?? [];
+  const list = rows[tab];
   return (
     <section>
       <nav className="field-tabs" aria-label="Entity types">
@@ -195,7 +186,7 @@ function parseField(def: FieldDefinition, raw: FormDataEntryValue | null): unkno
   }
 }
 
-function Editor(props: { sync: FieldSync; type: EntityType; row: LocalRow | null; rows: Record<string, LocalRow[]>; onDone: () => void }) {
+function Editor(props: { sync: FieldSync; type: EntityType; row: LocalRow | null; rows: Rows; onDone: () => void }) {
   const { sync, type, row, rows, onDone } = props;
   const [error, setError] = useState<string | null>(null);
   const fields = fieldsOf(type);
@@ -234,11 +225,11 @@ function Editor(props: { sync: FieldSync; type: EntityType; row: LocalRow | null
   );
 }
 
-function FieldInput({ name, def, value, rows }: { name: string; def: FieldDefinition; value: unknown; rows: Record<string, LocalRow[]> }) {
+function FieldInput({ name, def, value, rows }: { name: string; def: FieldDefinition; value: unknown; rows: Rows }) {
   if (def.kind === FieldKind.Boolean) return <input name={name} type="checkbox" defaultChecked={value === true} />;
   if (def.kind === FieldKind.Ref && def.references) {
     const target = def.references;
-    const options = rows[target] ?? [];
+    const options: readonly LocalRow[] = isEntityType(target) ? rows[target] : [];
     const known = TABS.find((t) => t.type === target);
     return (
       <select name={name} defaultValue={display(value)}>

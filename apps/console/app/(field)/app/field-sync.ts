@@ -1,4 +1,4 @@
-import { ConflictResolution } from "@repensar/contracts";
+import { ConflictResolution, entityTypes, type EntityType } from "@repensar/contracts";
 import {
   createApiClient,
   deferred,
@@ -8,6 +8,7 @@ import {
   SyncManager,
   uuidv7,
   type ApiClient,
+  type LocalRow,
   type ParkedConflict,
   type Resolution,
   type SyncProgress,
@@ -24,7 +25,8 @@ import { connectBrowserStore, type BrowserStore } from "@repensar/sync-client/br
  *   other tabs: ask the leader to sync over a BroadcastChannel; show the leader's status
  *
  *   offline ──online event──> sync ──network error──> wait 1 s, 2 s, 4 s … 60 s (jittered) ──> sync
- *   SSE poke / local write / "sync now" ──> sync (calls made while one runs share it)
+ *   SSE ready or poke / local write / "sync now" ──> sync; asked for while one runs, it runs once more
+ *   after it (that one may already be past the push or the pull the new change needs)
  *
  * The refresh token never reaches page scripts: sign-in asks for it as an HttpOnly, SameSite=Strict
  * cookie scoped to /auth, which the browser sends on refresh and logout by itself. The access token
@@ -44,6 +46,12 @@ export interface FieldStatus {
   readonly lastError: string | null;
   readonly pending: number;
   readonly conflicts: readonly ParkedConflict[];
+  /**
+   * The rows of every type, read by the same query as the counts above: what the tables show and
+   * what the header says always come from one moment, so "0 pending" never sits next to a row that
+   * is still waiting to be sent.
+   */
+  readonly rows: Readonly<Record<EntityType, readonly LocalRow[]>>;
 }
 
 type LeaderMessage =
@@ -97,10 +105,13 @@ export class FieldSync {
     lastError: null,
     pending: 0,
     conflicts: [],
+    rows: emptyRows(),
   };
   #manager: SyncManager | null = null;
   #retryTimer: ReturnType<typeof setTimeout> | null = null;
   #failures = 0;
+  #syncing: Promise<void> | null = null;
+  #syncAgain = false;
   #events: AbortController | null = null;
   #started = false;
   #stopped = false;
@@ -147,13 +158,24 @@ export class FieldSync {
 
     this.#stops.push(
       this.store.watch(
-        async (store) => ({
-          pending: await store.pendingCount(),
-          conflicts: await readParkedConflicts(store),
-          lastSyncedAt: await readLastSyncedAt(store),
-          signedIn: (await this.#tokens.load()) !== null,
-          email: await store.getMeta(META_EMAIL),
-        }),
+        async (store) => {
+          const [pending, conflicts, lastSyncedAt, tokens, email, lists] = await Promise.all([
+            store.pendingCount(),
+            readParkedConflicts(store),
+            readLastSyncedAt(store),
+            this.#tokens.load(),
+            store.getMeta(META_EMAIL),
+            Promise.all(entityTypes.map(async (type) => [type, await store.list(type)] as const)),
+          ]);
+          return {
+            pending,
+            conflicts,
+            lastSyncedAt,
+            signedIn: tokens !== null,
+            email,
+            rows: Object.fromEntries(lists) as Record<EntityType, LocalRow[]>,
+          };
+        },
         (values) => {
           const signedInNow = values.signedIn && !this.#status.signedIn;
           this.#update({ ...values, loaded: true });
@@ -260,16 +282,40 @@ export class FieldSync {
     this.requestSync();
   }
 
-  async #sync(): Promise<void> {
-    const manager = this.#manager;
-    if (!manager || !this.#status.signedIn || !navigator.onLine) return;
-    this.#clearRetry();
-    try {
-      await manager.sync();
-      this.#failures = 0;
-    } catch (error) {
-      if (isApiError(error) && error.retryable) this.#scheduleRetry();
+  /**
+   * Syncs. Asked for while a sync runs, it runs once more when that one ends: the running one may
+   * already have pushed, or pulled, before the write or the poke that asked, and the SyncManager's
+   * own sharing of concurrent calls would answer with that older run.
+   */
+  #sync(): Promise<void> {
+    if (this.#syncing) {
+      this.#syncAgain = true;
+      return this.#syncing;
     }
+    this.#syncing = this.#syncWhileAsked().finally(() => {
+      this.#syncing = null;
+      // Asked for after the last run's check, before this: not lost either.
+      if (this.#syncAgain) void this.#sync();
+    });
+    return this.#syncing;
+  }
+
+  async #syncWhileAsked(): Promise<void> {
+    do {
+      this.#syncAgain = false;
+      const manager = this.#manager;
+      if (!manager || this.#stopped || !this.#status.signedIn || !navigator.onLine) return;
+      this.#clearRetry();
+      try {
+        await manager.sync();
+        this.#failures = 0;
+      } catch (error) {
+        // The retry (or the online event) syncs again, whatever was asked for meanwhile.
+        this.#syncAgain = false;
+        if (isApiError(error) && error.retryable) this.#scheduleRetry();
+        return;
+      }
+    } while (this.#syncAgain);
   }
 
   #scheduleRetry(): void {
@@ -288,8 +334,10 @@ export class FieldSync {
 
   /**
    * The poke stream, read with fetch: EventSource cannot send the Authorization header. A poke
-   * means another device changed something: pull. The stream is reopened after it ends, with a
-   * fresh access token (the server closes it when the token expires).
+   * means another device changed something: pull. The stream opens with `ready`, from when on every
+   * poke is heard: a sync then catches up with what changed while no stream was listening (before
+   * the first one opened, or between two). The stream is reopened after it ends, with a fresh access
+   * token (the server closes it when the token expires).
    */
   #openEvents(): void {
     if (!this.#manager || this.#events || !navigator.onLine || !this.#status.signedIn || this.#stopped) return;
@@ -322,7 +370,7 @@ export class FieldSync {
         while ((end = buffer.indexOf("\n\n")) >= 0) {
           const event = buffer.slice(0, end);
           buffer = buffer.slice(end + 2);
-          if (/^event: poke$/m.test(event)) void this.#sync();
+          if (/^event: (?:ready|poke)$/m.test(event)) void this.#sync();
         }
       }
     } catch {
@@ -340,6 +388,10 @@ export class FieldSync {
     this.#status = { ...this.#status, ...change };
     for (const listener of [...this.#listeners]) listener(this.#status);
   }
+}
+
+function emptyRows(): Record<EntityType, LocalRow[]> {
+  return Object.fromEntries(entityTypes.map((type) => [type, []])) as unknown as Record<EntityType, LocalRow[]>;
 }
 
 /** The merged row of a field-by-field choice: each field from the side picked for it. */
