@@ -85,12 +85,37 @@ describe.skipIf(!existsSync(CHROMIUM))("the field app at /app", { timeout: 180_0
     await form.waitFor({ state: "detached" });
   }
 
-  async function serverVolunteers(): Promise<Map<string, Record<string, unknown>>> {
+  async function createProject(page: Page, name: string): Promise<void> {
+    await tab(page, "Projects");
+    await page.getByRole("button", { name: "New project" }).click();
+    const form = page.getByRole("form", { name: "New project" });
+    await form.getByLabel(/^name/).fill(name);
+    await form.getByRole("button", { name: "Save" }).click();
+    await page.getByRole("table", { name: "Projects" }).getByText(name, { exact: true }).waitFor();
+  }
+
+  async function createTask(page: Page, title: string, project: string): Promise<void> {
+    await tab(page, "Tasks");
+    await page.getByRole("button", { name: "New task" }).click();
+    const form = page.getByRole("form", { name: "New task" });
+    await form.getByLabel(/^title/).fill(title);
+    await form.getByLabel(/^project_id/).selectOption({ label: project });
+    await form.getByRole("button", { name: "Save" }).click();
+    await page.getByRole("table", { name: "Tasks" }).getByText(title, { exact: true }).waitFor();
+  }
+
+  /** The server's live rows of `type`, by name (or title), as another device pulls them. */
+  async function serverRows(type: string): Promise<Map<string, Record<string, unknown>>> {
     const device = await signInDevice(server.url, ADMIN.email, ADMIN.password, "checker");
     const rows = new Map<string, Record<string, unknown>>();
-    for (const change of await device.pull(["volunteer"])) rows.set(String(change.data.name), { ...change.data, version: change.version });
+    for (const change of await device.pull([type])) {
+      if (change.operation === "DELETE") continue;
+      rows.set(String(change.data.name ?? change.data.title), { ...change.data, id: change.entity_id, version: change.version });
+    }
     return rows;
   }
+
+  const serverVolunteers = () => serverRows("volunteer");
 
   it("works offline, keeps its rows across a reload with no network, and syncs them when back online", async () => {
     const context = await newContext();
@@ -236,5 +261,86 @@ describe.skipIf(!existsSync(CHROMIUM))("the field app at /app", { timeout: 180_0
       expect(onServer.get(`Tab one ${i}`)).toMatchObject({ version: 1 });
       expect(onServer.get(`Tab two ${i}`)).toMatchObject({ version: 1 });
     }
+  });
+  it("a change the server refuses is kept with its reason until it is fixed and sent, or discarded after a confirmation", async () => {
+    const context = await newContext();
+    const page = await openApp(context);
+    await createProject(page, "Old Orchard");
+    await createProject(page, "New Orchard");
+    await synced(page);
+
+    await context.setOffline(true);
+    await page.getByLabel("Connection").filter({ hasText: "Offline" }).waitFor();
+    await createTask(page, "Prune trees", "Old Orchard");
+    await createTask(page, "Pick apples", "Old Orchard");
+    await page.getByLabel("Pending changes").filter({ hasText: /^2 pending$/ }).waitFor();
+    // Meanwhile a phone deletes the project on the server: the device accepted both tasks, the server cannot.
+    const phone = await signInDevice(server.url, ADMIN.email, ADMIN.password, "phone");
+    const old = (await serverRows("project")).get("Old Orchard");
+    expect(old).toBeDefined();
+    const deleted = await phone.push([{ entity_type: "project", entity_id: old?.id, operation: "DELETE", version: old?.version, data: {} }]);
+    expect(deleted.applied).toBe(1);
+
+    await context.setOffline(false);
+    const refused = page.getByRole("region", { name: "Refused by the server" });
+    const reason = `project_id: No project '${String(old?.id)}' exists in your organization`;
+    for (const title of ["Prune trees", "Pick apples"]) {
+      await refused.getByRole("row").filter({ hasText: `task ${title}` }).filter({ hasText: "Create" }).filter({ hasText: reason }).waitFor({ timeout: 30_000 });
+    }
+    // Nothing is waiting to be sent; two changes wait for the user.
+    await synced(page);
+    await page.getByLabel("Refused changes").filter({ hasText: /^2 refused$/ }).waitFor();
+    await tab(page, "Tasks");
+    await page.getByRole("table", { name: "Tasks" }).getByRole("row").filter({ hasText: "Prune trees" }).getByText("refused", { exact: true }).waitFor();
+    await page.screenshot({ path: join(outputDir, "field-app-refused.png"), fullPage: true });
+    expect([...(await serverRows("task")).keys()]).toEqual([]);
+
+    // They are kept on the device: after a reload, and in another tab.
+    await page.reload();
+    await refused.getByRole("row").filter({ hasText: "task Prune trees" }).filter({ hasText: reason }).waitFor();
+    await page.getByLabel("Refused changes").filter({ hasText: /^2 refused$/ }).waitFor();
+    const other = await openApp(context);
+    const refusedThere = other.getByRole("region", { name: "Refused by the server" });
+    await refusedThere.getByRole("row").filter({ hasText: "task Pick apples" }).filter({ hasText: reason }).waitFor();
+
+    // Fixed by editing: saving the row queues the change again, and it reaches the server.
+    await refused.getByRole("row").filter({ hasText: "task Prune trees" }).getByRole("button", { name: "Edit" }).click();
+    const form = page.getByRole("form", { name: "Edit task" });
+    await expect.poll(() => form.getByLabel(/^title/).inputValue()).toBe("Prune trees");
+    await form.getByLabel(/^project_id/).selectOption({ label: "New Orchard" });
+    await form.getByRole("button", { name: "Save" }).click();
+    await form.waitFor({ state: "detached" });
+    await refused.getByRole("row").filter({ hasText: "task Prune trees" }).waitFor({ state: "detached" });
+    await synced(page);
+    await page.getByLabel("Refused changes").filter({ hasText: /^1 refused$/ }).waitFor();
+    const projects = await serverRows("project");
+    expect((await serverRows("task")).get("Prune trees")).toMatchObject({ project_id: projects.get("New Orchard")?.id, version: 1 });
+
+    // Discarded in the other tab, only once confirmed: the task never reached the server, and leaves the device.
+    const pickApples = refusedThere.getByRole("row").filter({ hasText: "task Pick apples" });
+    await pickApples.getByRole("button", { name: "Discard" }).click();
+    const confirm = other.getByRole("alertdialog", { name: "Discard change" });
+    await confirm.getByText('"Pick apples" has never reached the server').waitFor();
+    await confirm.getByRole("button", { name: "Keep it" }).click();
+    await confirm.waitFor({ state: "detached" });
+    await pickApples.waitFor();
+    await pickApples.getByRole("button", { name: "Discard" }).click();
+    await confirm.getByRole("button", { name: "Discard for good" }).click();
+    await confirm.waitFor({ state: "detached" });
+    for (const tabPage of [other, page]) {
+      await tabPage.getByRole("region", { name: "Refused by the server" }).waitFor({ state: "detached" });
+      await tabPage.getByLabel("Refused changes").waitFor({ state: "detached" });
+      await tab(tabPage, "Tasks");
+      await tabPage.getByRole("table", { name: "Tasks" }).getByText("Prune trees", { exact: true }).waitFor();
+      await tabPage.getByRole("table", { name: "Tasks" }).getByText("Pick apples", { exact: true }).waitFor({ state: "detached" });
+    }
+    await page.reload();
+    await page.getByRole("heading", { name: "Volunteers", level: 2 }).waitFor();
+    await synced(page);
+    await tab(page, "Tasks");
+    await page.getByRole("table", { name: "Tasks" }).getByText("Prune trees", { exact: true }).waitFor();
+    expect(await page.getByRole("table", { name: "Tasks" }).getByText("Pick apples", { exact: true }).count()).toBe(0);
+    expect(await page.getByRole("region", { name: "Refused by the server" }).count()).toBe(0);
+    expect([...(await serverRows("task")).keys()]).toEqual(["Prune trees"]);
   });
 });

@@ -3,7 +3,7 @@
 import { entityDefinitions, FieldKind, isEntityType, type EntityType, type FieldDefinition } from "@repensar/contracts";
 import type { LocalRow, ParkedConflict } from "@repensar/sync-client";
 import { useEffect, useState, type FormEvent } from "react";
-import { FieldSync, mergedResolution, type FieldStatus } from "./field-sync";
+import { FieldSync, mergedResolution, type FieldStatus, type RefusedChange } from "./field-sync";
 
 const TABS: readonly { type: EntityType; label: string; singular: string }[] = [
   { type: "volunteer", label: "Volunteers", singular: "volunteer" },
@@ -63,7 +63,14 @@ export function FieldApp() {
         <span className={`badge ${status.online ? "badge-online" : "badge-offline"}`} aria-label="Connection">
           {status.online ? "Online" : "Offline"}
         </span>
-        <span aria-label="Pending changes">{status.pending} pending</span>
+        <span aria-label="Pending changes" title="Changes waiting to be sent">
+          {status.pending} pending
+        </span>
+        {status.refused.length > 0 ? (
+          <span aria-label="Refused changes" className="badge badge-offline" title="Changes the server refused, kept on this device">
+            {status.refused.length} refused
+          </span>
+        ) : null}
         <span aria-label="Sync progress">{progressText(status)}</span>
         {status.signedIn ? (
           <>
@@ -78,7 +85,7 @@ export function FieldApp() {
         ) : null}
       </header>
       {status.lastError ? <p className="field-error">{status.lastError}</p> : null}
-      {status.signedIn ? <Workspace sync={sync} rows={status.rows} /> : <SignIn sync={sync} online={status.online} />}
+      {status.signedIn ? <Workspace sync={sync} rows={status.rows} refused={status.refused} /> : <SignIn sync={sync} online={status.online} />}
       {status.conflicts[0] ? <ConflictDialog key={status.conflicts[0].conflict.conflict_id} sync={sync} parked={status.conflicts[0]} /> : null}
     </main>
   );
@@ -126,15 +133,26 @@ function SignIn({ sync, online }: { sync: FieldSync; online: boolean }) {
   );
 }
 
-function Workspace({ sync, rows }: { sync: FieldSync; rows: Rows }) {
+function Workspace({ sync, rows, refused }: { sync: FieldSync; rows: Rows; refused: readonly RefusedChange[] }) {
   const [tab, setTab] = useState<EntityType>("volunteer");
   const [editing, setEditing] = useState<{ type: EntityType; row: LocalRow | null } | null>(null);
 
   const current = TABS.find((t) => t.type === tab) ?? TABS[0];
   if (!current) return null;
   const list = rows[tab];
+  const refusedIds = new Set(refused.map(({ change }) => change.entity_id));
   return (
     <section>
+      {refused.length > 0 ? (
+        <RefusedChanges
+          sync={sync}
+          refused={refused}
+          onEdit={(type, row) => {
+            setTab(type);
+            setEditing({ type, row });
+          }}
+        />
+      ) : null}
       <nav className="field-tabs" aria-label="Entity types">
         {TABS.map((t) => (
           <button key={t.type} type="button" aria-pressed={t.type === tab} onClick={() => (setTab(t.type), setEditing(null))}>
@@ -152,7 +170,7 @@ function Workspace({ sync, rows }: { sync: FieldSync; rows: Rows }) {
           {list.map((row) => (
             <tr key={row.id}>
               <td>{titleOf(tab, row)}</td>
-              <td>{row.pending ? "pending" : `v${row.version}`}</td>
+              <td>{refusedIds.has(row.id) ? "refused" : row.pending ? "pending" : `v${row.version}`}</td>
               <td>
                 <button type="button" aria-label={`Edit ${titleOf(tab, row)}`} onClick={() => setEditing({ type: tab, row })}>
                   Edit
@@ -184,6 +202,126 @@ function parseField(def: FieldDefinition, raw: FormDataEntryValue | null): unkno
     default:
       return text;
   }
+}
+
+const OPERATION_NAMES: Readonly<Record<string, string>> = { CREATE: "Create", UPDATE: "Update", DELETE: "Delete" };
+
+/** The server's reason, field by field: "project_id: No project '…' exists in your organization". */
+function reasonOf(change: RefusedChange["change"]): string {
+  const error = change.last_error;
+  if (!error) return "Refused by the server";
+  const detail = error.detail
+    .split("; ")
+    .map((issue) => issue.replace(/^data\./, ""))
+    .join("; ");
+  return detail === "" ? error.code : detail;
+}
+
+/**
+ * Changes the server refused for good. They stay on this device, and are not sent, until the user
+ * edits the row (saving queues the change again), sends it again as it is, or discards it; discarding
+ * is the only way offline work leaves the device, so it asks first.
+ */
+function RefusedChanges(props: { sync: FieldSync; refused: readonly RefusedChange[]; onEdit: (type: EntityType, row: LocalRow) => void }) {
+  const { sync, refused, onEdit } = props;
+  const [confirming, setConfirming] = useState<RefusedChange | null>(null);
+  const [error, setError] = useState<string | null>(null);
+
+  async function act(action: () => Promise<void>) {
+    setError(null);
+    try {
+      await action();
+    } catch (e) {
+      setError(e instanceof Error ? e.message : String(e));
+    }
+  }
+
+  return (
+    <section className="field-refused" aria-label="Refused by the server">
+      <h2>Refused by the server</h2>
+      <p>
+        {refused.length === 1 ? "This change was" : "These changes were"} not accepted by the server. {refused.length === 1 ? "It is" : "They are"} kept on this
+        device and not sent again until you fix the row, send {refused.length === 1 ? "it" : "them"} again, or discard {refused.length === 1 ? "it" : "them"}.
+      </p>
+      <table className="field-table">
+        <thead>
+          <tr>
+            <th>Row</th>
+            <th>Change</th>
+            <th>Reason</th>
+            <th />
+          </tr>
+        </thead>
+        <tbody>
+          {refused.map((entry) => {
+            const { change, row } = entry;
+            const tab = TABS.find((t) => t.type === change.entity_type);
+            const title = row ? titleOf(change.entity_type, row) : change.entity_id;
+            const editable = row !== null && row.deleted_at === null;
+            return (
+              <tr key={change.change_id}>
+                <td>
+                  {tab?.singular ?? change.entity_type} {title}
+                </td>
+                <td>{OPERATION_NAMES[change.operation] ?? change.operation}</td>
+                <td>{reasonOf(change)}</td>
+                <td>
+                  {editable ? (
+                    <button type="button" onClick={() => onEdit(change.entity_type, row)}>
+                      Edit
+                    </button>
+                  ) : null}
+                  <button type="button" onClick={() => void act(() => sync.resend(change.change_id))}>
+                    Send again
+                  </button>
+                  <button type="button" onClick={() => setConfirming(entry)}>
+                    Discard
+                  </button>
+                </td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+      {error ? <p role="alert">{error}</p> : null}
+      {confirming && refused.some(({ change }) => change.change_id === confirming.change.change_id) ? (
+        <DiscardDialog
+          entry={confirming}
+          onCancel={() => setConfirming(null)}
+          onConfirm={() =>
+            void act(async () => {
+              await sync.discard(confirming.change.change_id);
+              setConfirming(null);
+            })
+          }
+        />
+      ) : null}
+    </section>
+  );
+}
+
+function DiscardDialog({ entry, onCancel, onConfirm }: { entry: RefusedChange; onCancel: () => void; onConfirm: () => void }) {
+  const { change, row } = entry;
+  const tab = TABS.find((t) => t.type === change.entity_type);
+  const title = row ? titleOf(change.entity_type, row) : change.entity_id;
+  const what =
+    change.operation === "CREATE"
+      ? `The ${tab?.singular ?? change.entity_type} "${title}" has never reached the server: it will be gone from this device.`
+      : change.operation === "DELETE"
+        ? `The ${tab?.singular ?? change.entity_type} "${title}" will come back as the server has it.`
+        : `Your edits of the ${tab?.singular ?? change.entity_type} "${title}" will be lost: the row goes back to what the server has.`;
+  return (
+    <div className="field-dialog" role="alertdialog" aria-modal="true" aria-label="Discard change">
+      <h2>Discard this change?</h2>
+      <p>{what} This cannot be undone.</p>
+      <button type="button" onClick={onConfirm}>
+        Discard for good
+      </button>
+      <button type="button" onClick={onCancel}>
+        Keep it
+      </button>
+    </div>
+  );
 }
 
 function Editor(props: { sync: FieldSync; type: EntityType; row: LocalRow | null; rows: Rows; onDone: () => void }) {
@@ -231,9 +369,12 @@ function FieldInput({ name, def, value, rows }: { name: string; def: FieldDefini
     const target = def.references;
     const options: readonly LocalRow[] = isEntityType(target) ? rows[target] : [];
     const known = TABS.find((t) => t.type === target);
+    // A reference to a row this device no longer has (deleted elsewhere) stays selected, and says so.
+    const missing = typeof value === "string" && value !== "" && !options.some((option) => option.id === value);
     return (
       <select name={name} defaultValue={display(value)}>
         <option value="">—</option>
+        {missing ? <option value={value}>{`No longer exists (${value})`}</option> : null}
         {options.map((option) => (
           <option key={option.id} value={option.id}>
             {known ? titleOf(known.type, option) : option.id}

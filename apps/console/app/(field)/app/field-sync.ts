@@ -10,6 +10,7 @@ import {
   type ApiClient,
   type LocalRow,
   type ParkedConflict,
+  type PendingChange,
   type Resolution,
   type SyncProgress,
   type Tokens,
@@ -44,7 +45,10 @@ export interface FieldStatus {
   readonly progress: SyncProgress | null;
   readonly lastSyncedAt: string | null;
   readonly lastError: string | null;
+  /** Changes waiting to be sent (refused ones are not: they wait for the user). */
   readonly pending: number;
+  /** Changes the server refused for good, kept on this device, oldest first. */
+  readonly refused: readonly RefusedChange[];
   readonly conflicts: readonly ParkedConflict[];
   /**
    * The rows of every type, read by the same query as the counts above: what the tables show and
@@ -52,6 +56,12 @@ export interface FieldStatus {
    * is still waiting to be sent.
    */
   readonly rows: Readonly<Record<EntityType, readonly LocalRow[]>>;
+}
+
+/** A refused change and the row it belongs to (`null` if the device no longer has it). */
+export interface RefusedChange {
+  readonly change: PendingChange;
+  readonly row: LocalRow | null;
 }
 
 type LeaderMessage =
@@ -104,6 +114,7 @@ export class FieldSync {
     lastSyncedAt: null,
     lastError: null,
     pending: 0,
+    refused: [],
     conflicts: [],
     rows: emptyRows(),
   };
@@ -159,16 +170,22 @@ export class FieldSync {
     this.#stops.push(
       this.store.watch(
         async (store) => {
-          const [pending, conflicts, lastSyncedAt, tokens, email, lists] = await Promise.all([
+          const [outbox, held, conflicts, lastSyncedAt, tokens, email, lists] = await Promise.all([
             store.pendingCount(),
+            store.refusedChanges(),
             readParkedConflicts(store),
             readLastSyncedAt(store),
             this.#tokens.load(),
             store.getMeta(META_EMAIL),
             Promise.all(entityTypes.map(async (type) => [type, await store.list(type)] as const)),
           ]);
+          const refused = await Promise.all(
+            held.map(async (change) => ({ change, row: await store.get(change.entity_type, change.entity_id, { includeDeleted: true }) })),
+          );
           return {
-            pending,
+            // The outbox count includes the held entries: they are not waiting to be sent.
+            pending: Math.max(0, outbox - held.length),
+            refused,
             conflicts,
             lastSyncedAt,
             signedIn: tokens !== null,
@@ -243,6 +260,16 @@ export class FieldSync {
   async resolve(conflictId: string, resolution: Resolution): Promise<void> {
     if (this.#manager) await this.#resolveHere(conflictId, resolution);
     else this.#channel.postMessage({ type: "resolve", conflictId, resolution } satisfies LeaderMessage);
+  }
+
+  /** Queues a refused change again as it is (e.g. once the server's rules allow it). */
+  async resend(changeId: string): Promise<void> {
+    await this.write((store) => store.resendChange(changeId));
+  }
+
+  /** Drops a refused change from this device for good: the row goes back to what the server has. */
+  async discard(changeId: string): Promise<void> {
+    await this.write((store) => store.discardChange(changeId));
   }
 
   async write(action: (store: BrowserStore) => Promise<unknown>): Promise<void> {
