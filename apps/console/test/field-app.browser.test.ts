@@ -262,8 +262,15 @@ describe.skipIf(!existsSync(CHROMIUM))("the field app at /app", { timeout: 180_0
       expect(onServer.get(`Tab two ${i}`)).toMatchObject({ version: 1 });
     }
   });
-  it("a change the server refuses is kept with its reason until it is fixed and sent, or discarded after a confirmation", async () => {
+  it("a change the server refuses is kept with its reason: fixed by an edit it is sent, sent again it is refused again, discarded (once confirmed) it is gone", async () => {
     const context = await newContext();
+    const pushedTitles: string[] = [];
+    context.on("request", (request) => {
+      if (request.method() === "POST" && new URL(request.url()).pathname === "/sync/push") {
+        const body = request.postDataJSON() as { changes: { data: { title?: unknown } }[] };
+        for (const change of body.changes) if (typeof change.data.title === "string") pushedTitles.push(change.data.title);
+      }
+    });
     const page = await openApp(context);
     await createProject(page, "Old Orchard");
     await createProject(page, "New Orchard");
@@ -316,8 +323,21 @@ describe.skipIf(!existsSync(CHROMIUM))("the field app at /app", { timeout: 180_0
     const projects = await serverRows("project");
     expect((await serverRows("task")).get("Prune trees")).toMatchObject({ project_id: projects.get("New Orchard")?.id, version: 1 });
 
-    // Discarded in the other tab, only once confirmed: the task never reached the server, and leaves the device.
+    // Sent again as it is (queued offline, so each step shows): the server refuses it again, and it stays.
+    expect(pushedTitles.filter((title) => title === "Pick apples")).toHaveLength(1);
+    await context.setOffline(true);
+    await other.getByLabel("Connection").filter({ hasText: "Offline" }).waitFor();
     const pickApples = refusedThere.getByRole("row").filter({ hasText: "task Pick apples" });
+    await pickApples.getByRole("button", { name: "Send again" }).click();
+    await refusedThere.waitFor({ state: "detached" });
+    await other.getByLabel("Pending changes").filter({ hasText: /^1 pending$/ }).waitFor();
+    await context.setOffline(false);
+    await pickApples.filter({ hasText: reason }).waitFor({ timeout: 30_000 });
+    await other.getByLabel("Pending changes").filter({ hasText: /^0 pending$/ }).waitFor();
+    await other.getByLabel("Refused changes").filter({ hasText: /^1 refused$/ }).waitFor();
+    expect(pushedTitles.filter((title) => title === "Pick apples")).toHaveLength(2);
+
+    // Discarded in the other tab, only once confirmed: the task never reached the server, and leaves the device.
     await pickApples.getByRole("button", { name: "Discard" }).click();
     const confirm = other.getByRole("alertdialog", { name: "Discard change" });
     await confirm.getByText('"Pick apples" has never reached the server').waitFor();
