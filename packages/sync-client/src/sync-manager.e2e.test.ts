@@ -613,3 +613,28 @@ describe("SyncManager against the real server", () => {
     expect(new Set(rows.map((r) => r.data["name"])).size).toBe(10_000);
   }, 180_000);
 });
+
+describe("SyncManager, asked to sync while it syncs", () => {
+  it("runs once more after the current sync, so a write made during it is sent", async () => {
+    const email = await newUser();
+    const device = await newDevice(email);
+    let during: Promise<unknown> | null = null;
+    let written: Promise<unknown> | null = null;
+    const off = device.manager.on("done", () => {
+      if (during) return;
+      // The run has pushed and pulled; a write now is behind it.
+      written = device.store.create("volunteer", { name: "Late" });
+      during = device.manager.sync();
+    });
+    const first = device.manager.sync();
+    await first;
+    off();
+    expect(during).not.toBeNull();
+    expect(during).not.toBe(first);
+    await written;
+    await during;
+    expect(await device.store.pendingCount()).toBe(0);
+    const onServer = Object.values(await serverSnapshot(email)).map((row) => row.data["name"]);
+    expect(onServer).toEqual(["Late"]);
+  });
+});

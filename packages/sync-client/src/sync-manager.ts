@@ -194,6 +194,8 @@ export class SyncManager {
   readonly #now: () => number;
   readonly #events = new Emitter<SyncEvents>();
   #running: Promise<SyncSummary> | null = null;
+  /** The run after the current one, shared by every call made while the current one runs. */
+  #queued: Promise<SyncSummary> | null = null;
 
   constructor(options: SyncManagerOptions) {
     this.#api = options.api;
@@ -220,12 +222,27 @@ export class SyncManager {
     return this.#events.on(name, listener);
   }
 
-  /** One full sync. Calls made while one runs share it. */
+  /**
+   * One full sync. A call made while one runs may come with a write that run has already passed
+   * (its push read the outbox before it): it gets the next run, started once the current one ends
+   * and shared by every call made meanwhile, so what was written before the call is always sent.
+   */
   sync(): Promise<SyncSummary> {
-    this.#running ??= this.#run().finally(() => {
-      this.#running = null;
+    if (this.#running === null) return this.#start();
+    const settled = () => undefined;
+    this.#queued ??= this.#running.then(settled, settled).then(() => {
+      this.#queued = null;
+      return this.#start();
     });
-    return this.#running;
+    return this.#queued;
+  }
+
+  #start(): Promise<SyncSummary> {
+    const running = this.#run().finally(() => {
+      if (this.#running === running) this.#running = null;
+    });
+    this.#running = running;
+    return running;
   }
 
   /** The source's offline check: the stored access token's `exp` is still ahead (not verified; no revocation check). */
