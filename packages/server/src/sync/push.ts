@@ -260,13 +260,6 @@ async function applyBatch(
     const state = rows.get(rowKey(type, change.entity_id));
     if (!state) throw new Error(`${type} ${change.entity_id}: no row state for a change of the batch`);
     const current = state.current;
-    const dangling = danglingReferences(references, item, inBatch, change.operation === "UPDATE" ? (current?.own ?? null) : null);
-    if (dangling) {
-      const refused = failed(change, "VALIDATION_ERROR", dangling);
-      outcomes.push(refused);
-      if (changeId !== undefined) answered.set(changeId, refused);
-      continue;
-    }
     let decision: Decision = decide(
       { operation: change.operation, version: change.version, data, device_id: deviceId, change_id: changeId },
       current && { version: current.version, deleted: current.deleted, data: current.own, modified_by_device_id: current.modifiedByDeviceId },
@@ -286,6 +279,17 @@ async function applyBatch(
           merge.clientFields.length === 0
             ? { outcome: "noop", version: current.version }
             : { outcome: "apply", write: "update", version: current.version + 1, data: merge.data };
+      }
+    }
+    // References are judged only for a change that would write: a replay, a no-op or a conflict
+    // answers as it would without them (a row a replayed CREATE names may have been deleted since).
+    if (decision.outcome === "apply") {
+      const dangling = danglingReferences(references, item, inBatch, change.operation === "UPDATE" ? (current?.own ?? null) : null);
+      if (dangling) {
+        const refused = failed(change, "VALIDATION_ERROR", dangling);
+        outcomes.push(refused);
+        if (changeId !== undefined) answered.set(changeId, refused);
+        continue;
       }
     }
     let outcome: Outcome;

@@ -543,6 +543,22 @@ export function syncSuite(name: string): void {
       expect(await dangling.json()).toMatchObject({ detail: [expect.objectContaining({ loc: ["project_id"], type: "reference_missing" })] });
     });
 
+    it("judges references only for a change that would write: a resent CREATE whose project went since is a replay", async () => {
+      const a = await createActor(server);
+      const b = await createActor(server, { orgId: a.orgId });
+      await push(a, [create("p-resent", { name: "Project" }, "project")]);
+      const { change_id: _first, ...resent } = create("t-resent", { title: "Task", project_id: "p-resent" }, "task");
+      expect((await push(a, [resent])).results?.[0]).toMatchObject({ status: "applied", version: 1 });
+      await push(b, [remove("p-resent", 1, "project")]);
+      // The answer was lost and the same CREATE comes again, without change_id: it already applied.
+      expect((await push(a, [resent])).results?.[0]).toMatchObject({ status: "applied", version: 1 });
+      // A different CREATE of that id is the conflict it always was, not a refusal.
+      const other = { ...resent, data: { title: "Another", project_id: "p-resent" } };
+      const clash = await push(a, [other]);
+      expect(clash.results?.[0]?.status).toBe("conflict");
+      expect(clash.conflicts[0]?.conflict_type).toBe("create_exists");
+    });
+
     it("settles delete against edit both ways", async () => {
       const a = await createActor(server);
       const b = await createActor(server, { orgId: a.orgId });
