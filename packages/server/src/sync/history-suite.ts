@@ -89,6 +89,16 @@ export function historySuite(name: string): void {
       expect(back).toMatchObject({ operation: "UPDATE", version: 5, data: { name: "Rui", phone: "111" } });
     });
 
+    it("refuses to restore a version that names a row deleted since, writing nothing", async () => {
+      await push(admin, [create("hp1", { name: "First" }, "project"), create("hp2", { name: "Second" }, "project"), create("ht", { title: "Task", project_id: "hp1" }, "task")]);
+      await push(admin, [update("ht", 1, { project_id: "hp2" }, "task"), remove("hp1", 1, "project")]);
+      const refused: unknown = await caller(admin).entities.restore({ entity_type: "task", entity_id: "ht", version: 1 }).catch((error: unknown) => error);
+      expect(refused).toMatchObject({ code: "UNPROCESSABLE_CONTENT" });
+      expect(JSON.stringify((refused as { cause?: unknown }).cause)).toContain("reference_missing");
+      const { versions, current_version } = await caller(admin).entities.history({ entity_type: "task", entity_id: "ht" });
+      expect([current_version, versions.length]).toEqual([2, 2]);
+    });
+
     it("records a conflict's resolution as a version", async () => {
       await push(admin, [create("h3", { name: "Eva" })]);
       await push(admin, [update("h3", 1, { name: "Eva A" })]);

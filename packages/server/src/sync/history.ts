@@ -8,6 +8,7 @@ import { AuditEvent, recordAudit } from "../audit";
 import type { ServerContext } from "../context";
 import { completeRow, isoInstant, readEntity, writeEntity } from "./entity-store";
 import { publishPoke } from "./events";
+import { danglingReferences, loadReferences } from "./references";
 import { withRetry } from "./retry";
 import { validateForStorage } from "./validate";
 
@@ -200,6 +201,12 @@ export async function restoreVersion(ctx: ServerContext, principal: Principal, i
       const checked = validateForStorage(type, past.data, "full");
       if (!checked.ok) throw new AppError("VALIDATION_ERROR", checked.issues.map((issue) => ({ ...issue, loc: ["body", "data", ...issue.loc] })));
       const own = completeRow(type, checked.data);
+      if (!past.deleted) {
+        // References it sets anew must name live rows, as on push: the row a version named may be gone.
+        const restored = { type, data: own };
+        const dangling = danglingReferences(await loadReferences(database, tx, principal.orgId, [restored]), restored, () => undefined, current.own, ["body", "data"]);
+        if (dangling) throw new AppError("VALIDATION_ERROR", dangling);
+      }
       const next = current.version + 1;
       await writeEntity(database, tx, type, { orgId: principal.orgId, id, own, version: next, deviceId: principal.deviceId, deleted: past.deleted });
       await recordHistory(database, tx, { orgId: principal.orgId, userId: principal.userId, deviceId: principal.deviceId }, [
