@@ -574,7 +574,18 @@ async function pushBatch(
     if (!isDataError(error) || items.length === 0) throw error;
     ctx.log.warn("push: the database refused a value of the batch; applying its changes one by one", { sqlState: sqlState(error) });
     if (mode.atomic) {
-      const outcomes = items.map((item) => failed(item.change, "ATOMIC_BATCH_ABORTED", "Not applied: a value of the batch could not be stored and the batch is atomic."));
+      // Nothing is kept, but the change whose value was refused says why, so the client can fix it.
+      const refused = await firstRefusedValue(ctx, principal, deviceId, items, mode);
+      const at = refused === null ? -1 : checked.indexOf(refused.item);
+      const outcomes = items.map((item) =>
+        item === refused?.item
+          ? failed(item.change, "VALIDATION_ERROR", refused.detail)
+          : failed(
+              item.change,
+              "ATOMIC_BATCH_ABORTED",
+              at >= 0 ? `Not applied: change ${at} could not be stored and the batch is atomic.` : "Not applied: a value of the batch could not be stored and the batch is atomic.",
+            ),
+      );
       return finishPush(ctx, principal, deviceId, inRequestOrder(checked, outcomes), pushed);
     }
   }
@@ -589,6 +600,40 @@ async function pushBatch(
     }
   }
   return finishPush(ctx, principal, deviceId, inRequestOrder(checked, outcomes), pushed);
+}
+
+/** Thrown to roll back a transaction that only looked. */
+class LookedOnly extends Error {}
+
+/**
+ * The first change of an atomic batch whose value the database refuses: the changes are applied one
+ * after another, each in a savepoint, in a transaction that is always rolled back.
+ */
+async function firstRefusedValue(
+  ctx: ServerContext,
+  principal: Principal,
+  deviceId: string,
+  items: readonly CheckedChange[],
+  mode: BatchMode,
+): Promise<{ item: CheckedChange; detail: ValidationIssue[] | string } | null> {
+  let found: { item: CheckedChange; detail: ValidationIssue[] | string } | null = null;
+  try {
+    await ctx.database.db.transaction(async (tx) => {
+      for (const item of items) {
+        try {
+          await tx.transaction((savepoint) => applyBatch(ctx, savepoint, principal, deviceId, [item], { ...mode, atomic: false }));
+        } catch (error) {
+          if (!isDataError(error)) throw error;
+          found = { item, detail: checkViolationIssues(error, item.type, ["data"]) ?? "The server cannot store a value of this change." };
+          break;
+        }
+      }
+      throw new LookedOnly();
+    });
+  } catch (error) {
+    if (!(error instanceof LookedOnly)) throw error;
+  }
+  return found;
 }
 
 /** `applyBatch` in a transaction of its own, with the audit entry; run again after a deadlock or a lost insert race. */

@@ -484,6 +484,12 @@ export function syncSuite(name: string): void {
         code: "VALIDATION_ERROR",
         detail: [expect.objectContaining({ loc: ["data", "location"], type: "check_violation" })],
       });
+      // Atomic: nothing is kept, and the change whose value was refused says which field.
+      const atomic = await push(a, [create("fine-2", { name: "Fine" }, "project"), update("old-long", 1, { name: "Renamed" }, "project")], { atomic: true });
+      expect(atomic.results?.map((r) => r.error?.code)).toEqual(["ATOMIC_BATCH_ABORTED", "VALIDATION_ERROR"]);
+      expect(atomic.results?.[0]?.error?.detail).toContain("change 1");
+      expect(atomic.results?.[1]?.error).toMatchObject({ detail: [expect.objectContaining({ loc: ["data", "location"], type: "check_violation" })] });
+      expect(await server.app.context.database.rows(sql`select 1 from projects where org_id = ${a.orgId} and id = 'fine-2'`)).toEqual([]);
 
       // A conflict records without writing the row; resolving it writes the row, so the rule applies.
       const { conflicts } = await push(b, [update("old-long", 7, { name: "From B" }, "project")]);
