@@ -23,12 +23,20 @@ export interface PurgeReport {
 export async function purgeTombstones(ctx: ServerContext): Promise<PurgeReport> {
   const cutoff = new Date(ctx.now().getTime() - (ctx.config.tombstoneRetentionDays + GRACE_DAYS) * DAY_MS).toISOString();
   const tombstones: Record<string, number> = {};
+  let purgedVersions = 0;
   for (const type of entityTypes) {
-    const [row] = await ctx.database.rows<{ n: number }>(
-      sql`with gone as (delete from ${entitySql(type).table} where deleted_at is not null and deleted_at < ${cutoff}::timestamptz returning 1)
-          select count(*)::int as n from gone`,
+    // A purged row's versions go with it, however young: an id made again later starts a history of
+    // its own (a restored tombstone keeps its first deletion time, so its versions can be younger).
+    const [row] = await ctx.database.rows<{ n: number; versions: number }>(
+      sql`with gone as (delete from ${entitySql(type).table} where deleted_at is not null and deleted_at < ${cutoff}::timestamptz returning org_id, id),
+               versions as (
+                 delete from entity_history h using gone g
+                 where h.org_id = g.org_id and h.entity_type = ${type} and h.entity_id = g.id
+                 returning 1)
+          select (select count(*)::int from gone) as n, (select count(*)::int from versions) as versions`,
     );
     tombstones[type] = Number(row?.n ?? 0);
+    purgedVersions += Number(row?.versions ?? 0);
   }
   const [processed] = await ctx.database.rows<{ n: number }>(
     sql`with gone as (delete from processed_changes where created_at < ${cutoff}::timestamptz returning 1)
@@ -45,7 +53,7 @@ export async function purgeTombstones(ctx: ServerContext): Promise<PurgeReport> 
           returning 1)
         select count(*)::int as n from gone`,
   );
-  let history = Number(superseded?.n ?? 0);
+  let history = purgedVersions + Number(superseded?.n ?? 0);
   for (const type of entityTypes) {
     const [row] = await ctx.database.rows<{ n: number }>(
       sql`with gone as (
