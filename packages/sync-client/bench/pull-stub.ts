@@ -6,9 +6,12 @@ import { volunteerData } from "./volunteer";
  * to render and hand a page over, which is the server's share, not the client's.
  */
 export const PAGE = 1000;
-const at = "2025-06-01T12:00:00.000Z";
+/** The instant every stub row was written at. */
+export const STUB_WRITTEN_AT = "2025-06-01T12:00:00.000Z";
+const at = STUB_WRITTEN_AT;
 const entityId = (i: number) => `00000000-0000-7000-8000-${String(i).padStart(12, "0")}`;
 
+/** Page `p` of `rows`, as `/sync/pull` sends it. */
 export function renderPage(rows: number, p: number): string {
   const changes = [];
   for (let i = p * PAGE; i < Math.min(rows, (p + 1) * PAGE); i++) {

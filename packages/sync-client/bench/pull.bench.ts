@@ -18,60 +18,20 @@ import { createSqliteStore } from "../src/stores/sqlite";
 import { SyncManager } from "../src/sync-manager";
 import { createMemoryTokenStore } from "../src/tokens/token-store";
 import { benchRows } from "./env";
+import { PAGE, renderPage, STUB_WRITTEN_AT, stubFetch } from "./pull-stub";
 import { volunteerData } from "./volunteer";
 
 const ROWS = benchRows(100_000);
 const SMALL = Math.max(1000, Math.floor(ROWS / 5));
-const PAGE = 1000;
 
 class BenchError extends Error {}
 
-const at = "2025-06-01T12:00:00.000Z";
-const entityId = (i: number) => `00000000-0000-7000-8000-${String(i).padStart(12, "0")}`;
-
-/** Page `p` of `rows`, as `/sync/pull` sends it. */
-function renderPage(rows: number, p: number): string {
-  const changes = [];
-  for (let i = p * PAGE; i < Math.min(rows, (p + 1) * PAGE); i++) {
-    const id = entityId(i);
-    changes.push({
-      entity_type: "volunteer",
-      entity_id: id,
-      operation: "CREATE",
-      data: { id, version: 1, created_at: at, updated_at: at, deleted_at: null, ...volunteerData(i) },
-      version: 1,
-      modified_at: at,
-      modified_by_device_id: "seeder",
-    });
-  }
-  const hasMore = (p + 1) * PAGE < rows;
-  return JSON.stringify({ changes, sync_token: `page-${p + 1}`, has_more: hasMore, total_changes: changes.length });
-}
-
-/** Answers registration and pull pages; counts the time it takes to render and hand them over. */
-function stubServer(rows: number, spent: { ms: number }): typeof fetch {
-  return async (input, init) => {
-    const start = performance.now();
-    try {
-      const path = new URL(String(input)).pathname;
-      if (path === "/sync/device/register") {
-        return Response.json({ device_id: "stub", registered_at: at, last_sync_at: null, message: "registered" });
-      }
-      if (path !== "/sync/pull") throw new BenchError(`the stub server does not answer ${path}`);
-      const body: unknown = JSON.parse(typeof init?.body === "string" ? init.body : "{}");
-      const since = typeof body === "object" && body !== null && "since" in body ? body.since : null;
-      const page = typeof since === "string" ? Number(since.replace("page-", "")) : 0;
-      return new Response(renderPage(rows, page), { headers: { "content-type": "application/json" } });
-    } finally {
-      spent.ms += performance.now() - start;
-    }
-  };
-}
+const at = STUB_WRITTEN_AT;
 
 async function clientSync(rows: number, dir: string): Promise<{ clientMs: number; rssGrowthMb: number }> {
   const spent = { ms: 0 };
   const tokens = createMemoryTokenStore({ access_token: "stub", refresh_token: "stub", expires_at: null });
-  const api = createApiClient({ baseUrl: "http://stub.invalid", tokens, fetch: stubServer(rows, spent) });
+  const api = createApiClient({ baseUrl: "http://stub.invalid", tokens, fetch: stubFetch(rows, spent) });
   const store = createSqliteStore(join(dir, `pull-${rows}-${randomUUID()}.db`));
   const manager = new SyncManager({
     api,
