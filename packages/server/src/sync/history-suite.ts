@@ -1,21 +1,9 @@
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Principal } from "../auth/principal";
-import { createInnerTrpcContext } from "../trpc/context";
-import { createCaller } from "../trpc/index";
 import { startTestServer, type TestServer } from "../testing/harness";
 import { create, pullAll, push, remove, update } from "./sync-suite";
-import { createActor, type SyncActor } from "./testing";
+import { consoleCaller, createActor, type SyncActor } from "./testing";
 import { purgeTombstones } from "./tombstones";
-
-const consolePrincipal = (actor: SyncActor): Principal => ({
-  userId: actor.userId,
-  orgId: actor.orgId,
-  role: actor.role,
-  deviceId: null,
-  tokenId: "session",
-  expiresAt: new Date(Date.now() + 60_000),
-});
 
 /** Row history and restore; run on PGlite (history.test.ts) and PostgreSQL (history.pg.test.ts). */
 export function historySuite(name: string): void {
@@ -23,7 +11,7 @@ export function historySuite(name: string): void {
     let server: TestServer;
     let admin: SyncActor;
     let member: SyncActor;
-    const caller = (actor: SyncActor) => createCaller(createInnerTrpcContext(server.app.context, { principal: consolePrincipal(actor) }));
+    const caller = (actor: SyncActor) => consoleCaller(server, actor);
 
     beforeAll(async () => {
       server = await startTestServer();

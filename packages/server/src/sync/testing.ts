@@ -2,7 +2,10 @@ import { randomUUID } from "node:crypto";
 import { PROTOCOL_HEADER, PROTOCOL_VERSION, type Role } from "@repensar/contracts";
 import { schema, type DatabaseHandle } from "@repensar/db";
 import { sql } from "drizzle-orm";
+import type { Principal } from "../auth/principal";
 import { issueAccessToken } from "../auth/tokens";
+import { createInnerTrpcContext } from "../trpc/context";
+import { createCaller } from "../trpc/index";
 import type { TestServer } from "../testing/harness";
 
 /** A signed-in user with one registered device, talking to the test server over HTTP. */
@@ -63,6 +66,20 @@ export async function createActor(server: TestServer, options: { orgId?: string;
     },
   };
 }
+
+/** The actor as the console sees it: signed in with a session, not a device. */
+export const consolePrincipal = (actor: SyncActor): Principal => ({
+  userId: actor.userId,
+  orgId: actor.orgId,
+  role: actor.role,
+  deviceId: null,
+  tokenId: "session",
+  expiresAt: new Date(Date.now() + 60_000),
+});
+
+/** The console's tRPC routers, called in process as `actor`. */
+export const consoleCaller = (server: TestServer, actor: SyncActor) =>
+  createCaller(createInnerTrpcContext(server.app.context, { principal: consolePrincipal(actor) }));
 
 /**
  * Waits until every transaction that began before this call has finished anywhere in the cluster.

@@ -1,26 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Principal } from "../../auth/principal";
 import { create, pullAll, push, update } from "../../sync/sync-suite";
-import { createActor, type SyncActor } from "../../sync/testing";
+import { consoleCaller, createActor, type SyncActor } from "../../sync/testing";
 import { startTestServer, type TestServer } from "../../testing/harness";
-import { createInnerTrpcContext } from "../context";
-import { createCaller } from "../index";
-
-const consolePrincipal = (actor: SyncActor): Principal => ({
-  userId: actor.userId,
-  orgId: actor.orgId,
-  role: actor.role,
-  deviceId: null,
-  tokenId: "session",
-  expiresAt: new Date(Date.now() + 60_000),
-});
 
 describe("console routers over the sync services", () => {
   let server: TestServer;
   let admin: SyncActor;
   let member: SyncActor;
   let outsider: SyncActor;
-  const caller = (actor: SyncActor) => createCaller(createInnerTrpcContext(server.app.context, { principal: consolePrincipal(actor) }));
+  const caller = (actor: SyncActor) => consoleCaller(server, actor);
 
   beforeAll(async () => {
     server = await startTestServer();
