@@ -1,14 +1,14 @@
 import { randomUUID } from "node:crypto";
-import { existsSync, mkdirSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import { PROTOCOL_VERSION } from "@repensar/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { hasChromium, launchChromium } from "./browser";
 import { signInDevice } from "./rest";
 import { startConsole, type ConsoleProcess } from "./server-process";
 
-const CHROMIUM = "/usr/bin/chromium";
 const outputDir = process.env.TEST_OUTPUT_DIR ?? fileURLToPath(new URL("../test-output", import.meta.url));
 const DESKTOP = { width: 1280, height: 900 };
 const PHONE = { width: 390, height: 844 };
@@ -24,7 +24,7 @@ function printedAdmin(output: string): { email: string; password: string } {
   throw new Error(`No credentials in the server's output:\n${output}`);
 }
 
-describe.skipIf(!existsSync(CHROMIUM))("the console in a browser", { timeout: 120_000 }, () => {
+describe.skipIf(!hasChromium)("the console in a browser", { timeout: 120_000 }, () => {
   let server: ConsoleProcess;
   let browser: Browser;
   let admin: { email: string; password: string };
@@ -35,10 +35,7 @@ describe.skipIf(!existsSync(CHROMIUM))("the console in a browser", { timeout: 12
     // No ADMIN_EMAIL / ADMIN_PASSWORD: the embedded default creates the first admin and prints its password.
     server = await startConsole({ LOGIN_MAX_ATTEMPTS: "1000" });
     admin = printedAdmin(server.output());
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
-    });
+    browser = await launchChromium();
   }, 120_000);
 
   afterAll(async () => {

@@ -1,12 +1,12 @@
-import { existsSync, mkdirSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { hasChromium, launchChromium } from "./browser";
 import { signInDevice } from "./rest";
 import { startConsole, type ConsoleProcess } from "./server-process";
 
-const CHROMIUM = "/usr/bin/chromium";
 const outputDir = process.env.TEST_OUTPUT_DIR ?? fileURLToPath(new URL("../test-output", import.meta.url));
 const ADMIN = { email: "field-admin@example.org", password: "field-admin-password-1" };
 
@@ -15,7 +15,7 @@ interface PushedChange {
   entity_id: string;
 }
 
-describe.skipIf(!existsSync(CHROMIUM))("the field app at /app", { timeout: 180_000 }, () => {
+describe.skipIf(!hasChromium)("the field app at /app", { timeout: 180_000 }, () => {
   let server: ConsoleProcess;
   let browser: Browser;
   const contexts: BrowserContext[] = [];
@@ -23,10 +23,7 @@ describe.skipIf(!existsSync(CHROMIUM))("the field app at /app", { timeout: 180_0
   beforeAll(async () => {
     mkdirSync(outputDir, { recursive: true });
     server = await startConsole({ ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password, LOGIN_MAX_ATTEMPTS: "1000" });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
-    });
+    browser = await launchChromium();
   }, 120_000);
 
   afterAll(async () => {
