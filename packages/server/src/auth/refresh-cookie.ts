@@ -1,4 +1,5 @@
 import type { ServerContext } from "../context";
+import { readCookie, secureCookies } from "./sessions";
 
 /**
  * The refresh token of a browser sign-in (`refresh_token_cookie`), in a cookie page scripts cannot
@@ -7,29 +8,19 @@ import type { ServerContext } from "../context";
  */
 export const REFRESH_COOKIE = "repensar_refresh";
 
-function secure(ctx: ServerContext): boolean {
-  return ctx.config.production || (ctx.config.publicOrigin?.startsWith("https:") ?? false);
-}
-
 export function refreshCookie(ctx: ServerContext, token: string): string {
   const maxAge = ctx.config.refreshTokenTtlDays * 24 * 60 * 60;
   const parts = [`${REFRESH_COOKIE}=${token}`, "Path=/auth", "HttpOnly", "SameSite=Strict", `Max-Age=${maxAge}`];
-  if (secure(ctx)) parts.push("Secure");
+  if (secureCookies(ctx)) parts.push("Secure");
   return parts.join("; ");
 }
 
 export function blankRefreshCookie(ctx: ServerContext): string {
   const parts = [`${REFRESH_COOKIE}=`, "Path=/auth", "HttpOnly", "SameSite=Strict", "Max-Age=0"];
-  if (secure(ctx)) parts.push("Secure");
+  if (secureCookies(ctx)) parts.push("Secure");
   return parts.join("; ");
 }
 
 export function readRefreshCookie(request: Request): string | null {
-  const header = request.headers.get("cookie");
-  if (!header) return null;
-  for (const pair of header.split(";")) {
-    const [name, ...value] = pair.trim().split("=");
-    if (name === REFRESH_COOKIE) return value.join("=") || null;
-  }
-  return null;
+  return readCookie(request, REFRESH_COOKIE);
 }

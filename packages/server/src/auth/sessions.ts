@@ -90,7 +90,8 @@ export async function invalidateUserSessions(ctx: ServerContext, userId: string)
   await ctx.database.db.delete(schema.consoleSessions).where(eq(schema.consoleSessions.userId, userId));
 }
 
-function secureCookies(ctx: ServerContext): boolean {
+/** Whether cookies get `Secure`: in production or behind https. */
+export function secureCookies(ctx: ServerContext): boolean {
   return ctx.config.production || (ctx.config.publicOrigin?.startsWith("https:") ?? false);
 }
 
@@ -109,11 +110,16 @@ export function blankSessionCookie(ctx: ServerContext): string {
 }
 
 export function readSessionToken(request: Request): string | null {
+  return readCookie(request, SESSION_COOKIE);
+}
+
+/** The value of the request's cookie `cookie`, or null when it has none (or an empty one). */
+export function readCookie(request: Request, cookie: string): string | null {
   const header = request.headers.get("cookie");
   if (!header) return null;
   for (const pair of header.split(";")) {
     const [name, ...value] = pair.trim().split("=");
-    if (name === SESSION_COOKIE) return value.join("=") || null;
+    if (name === cookie) return value.join("=") || null;
   }
   return null;
 }
