@@ -3,6 +3,7 @@
 import { entityDefinitions, FieldKind, isEntityType, type EntityType, type FieldDefinition } from "@repensar/contracts";
 import type { LocalRow, ParkedConflict } from "@repensar/sync-client";
 import { useEffect, useState, type FormEvent } from "react";
+import { fromEditorText } from "@/lib/merge";
 import { FieldSync, mergedResolution, type FieldStatus, type RefusedChange } from "./field-sync";
 
 const TABS: readonly { type: EntityType; label: string; singular: string }[] = [
@@ -189,19 +190,7 @@ function Workspace({ sync, rows, refused }: { sync: FieldSync; rows: Rows; refus
 function parseField(def: FieldDefinition, raw: FormDataEntryValue | null): unknown {
   if (def.kind === FieldKind.Boolean) return raw === "on";
   const text = typeof raw === "string" ? raw.trim() : "";
-  if (text === "") return undefined;
-  switch (def.kind) {
-    case FieldKind.Integer:
-    case FieldKind.Number:
-      return Number(text);
-    case FieldKind.TextList:
-      return text
-        .split(",")
-        .map((item) => item.trim())
-        .filter((item) => item !== "");
-    default:
-      return text;
-  }
+  return text === "" ? undefined : fromEditorText(text, def);
 }
 
 const OPERATION_NAMES: Readonly<Record<string, string>> = { CREATE: "Create", UPDATE: "Update", DELETE: "Delete" };
